@@ -1,0 +1,40 @@
+"""Typed errors a user or an agent can cause. Each message says what to do about it."""
+
+from __future__ import annotations
+
+
+class MLAgentError(Exception):
+    """Base class of every error raised on purpose by mlagent_env."""
+
+
+class InvalidSubmission(MLAgentError):
+    """A submission cannot be graded: missing, duplicate or extra ids, missing columns,
+    NaN/inf values, wrong row count, or values out of range. The message names the problem."""
+
+
+class SandboxError(MLAgentError):
+    """Base class of sandbox errors that an action can cause (bad paths, missing files)."""
+
+
+class PathEscapeError(SandboxError):
+    """A path leaves the workspace (``..``, an absolute path, or a symlink pointing out)."""
+
+
+class ReadOnlyPathError(SandboxError):
+    """A write to a read-only location (the task's public data)."""
+
+
+class WorkspaceFileNotFound(SandboxError):
+    """A file or directory that an action names does not exist in the workspace."""
+
+
+class TaskNotFound(MLAgentError):
+    """No task with that id is registered."""
+
+
+class TaskNotPrepared(MLAgentError):
+    """The task's data has not been prepared; the message gives the command to run."""
+
+
+class DataUnavailable(MLAgentError):
+    """The raw data could not be acquired automatically; the message says what to download and where to put it."""

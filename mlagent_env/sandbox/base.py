@@ -1,0 +1,162 @@
+"""The Sandbox protocol: where an agent's commands run and its files live.
+
+Every backend (``local.py``, ``docker.py``) implements :class:`Sandbox` and passes the same
+conformance suite (``tests/test_sandbox_conformance.py``). Paths given to a sandbox are POSIX
+paths relative to the workspace root; anything that would leave the workspace raises
+:class:`~mlagent_env.errors.PathEscapeError`. The task's public data appears read-only at
+``data/`` inside the workspace (``DATA_DIR_NAME``) and is never part of a snapshot.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+from mlagent_env.errors import PathEscapeError
+
+DATA_DIR_NAME = "data"
+"""Where the public data is mounted, read-only, relative to the workspace root."""
+
+DEFAULT_OUTPUT_LIMIT = 10_000
+"""Characters of stdout (and, separately, stderr) kept per command: head + tail."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What one command did. ``exit_code`` is None when the command was killed on timeout."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    oom_killed: bool = False
+    duration_s: float = 0.0
+    output_truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+
+
+@dataclass(frozen=True)
+class DirEntry:
+    """One entry of :meth:`Sandbox.list_dir`; ``path`` is relative to the workspace root."""
+
+    path: str
+    is_dir: bool
+    size: int
+
+
+@dataclass
+class SandboxSpec:
+    """Everything a backend needs to build one episode's sandbox.
+
+    ``starter_dir`` is copied into the fresh workspace; ``public_dir`` is mounted read-only at
+    ``data/``; ``hidden_dirs`` are host paths the agent's commands must not be able to read
+    (the task's private answers): Docker never mounts them, the local backend masks them when
+    bubblewrap is available.
+    """
+
+    task_id: str
+    starter_dir: Path | None = None
+    public_dir: Path | None = None
+    hidden_dirs: list[Path] = field(default_factory=list)
+    memory_mb: int = 4096
+    cpus: float | None = None
+    pids_limit: int = 256
+    network: bool = False
+    gpus: int | str | None = None
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
+    image: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """Where commands run. All paths are relative to the workspace root."""
+
+    spec: SandboxSpec
+
+    @property
+    def python(self) -> str:
+        """The interpreter that runs the agent's scripts inside this sandbox."""
+        ...
+
+    def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
+        """Run ``argv`` with the workspace as working directory. Kill the whole process tree after
+        ``timeout_s`` seconds (``timed_out=True``). Output is truncated head + tail with a marker."""
+        ...
+
+    def read_file(self, path: str) -> bytes:
+        """Bytes of a workspace file (``data/`` included). Raises WorkspaceFileNotFound."""
+        ...
+
+    def write_file(self, path: str, data: bytes) -> None:
+        """Create or replace a workspace file, creating parent folders. Refuses ``data/``."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """Whether a file or folder exists at ``path`` (path checks still apply)."""
+        ...
+
+    def list_dir(self, path: str = ".", recursive: bool = False) -> list[DirEntry]:
+        """Entries of a workspace folder, sorted by path. Raises WorkspaceFileNotFound."""
+        ...
+
+    def snapshot(self) -> bytes:
+        """The writable workspace (not ``data/``) as an uncompressed tar archive."""
+        ...
+
+    def restore(self, archive: bytes) -> None:
+        """Replace the writable workspace by the contents of a :meth:`snapshot` archive."""
+        ...
+
+    def close(self) -> None:
+        """Release every resource (processes, containers, temporary folders). Idempotent."""
+        ...
+
+
+def normalize_relpath(path: str) -> str:
+    """Check a workspace path lexically and return it normalised (``"."`` for the root).
+
+    Refuses absolute paths, ``~``, NUL bytes and anything that climbs out with ``..``.
+    Symlinks are the backend's job: this function only sees the string.
+    """
+    if not isinstance(path, str):
+        raise PathEscapeError(f"path must be a string, got {type(path).__name__}")
+    raw = path.strip()
+    if raw == "":
+        return "."
+    if "\x00" in raw:
+        raise PathEscapeError("path contains a NUL byte")
+    if raw.startswith("~"):
+        raise PathEscapeError(f"{path!r}: '~' is not allowed; use a path relative to the workspace")
+    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+        raise PathEscapeError(
+            f"{path!r} is an absolute path; use a path relative to the workspace (e.g. 'train.py')"
+        )
+    norm = posixpath.normpath(raw.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../"):
+        raise PathEscapeError(f"{path!r} leaves the workspace; use a path inside it")
+    return norm
+
+
+def is_data_path(norm: str) -> bool:
+    """Whether a normalised path lies in the read-only data mount."""
+    return norm == DATA_DIR_NAME or norm.startswith(DATA_DIR_NAME + "/")
+
+
+def truncate_text(text: str, limit: int) -> tuple[str, bool]:
+    """Keep the head and the tail of ``text`` within ``limit`` characters, with a marker between."""
+    if limit <= 0 or len(text) <= limit:
+        return text, False
+    head = limit // 2
+    tail = limit - head
+    return join_truncated(text[:head], text[-tail:], len(text) - head - tail, "characters"), True
+
+
+def join_truncated(head: str, tail: str, dropped: int, unit: str = "characters") -> str:
+    """The one marker format for truncated output: head, a line saying how much was cut, tail."""
+    return f"{head}\n... [{dropped} {unit} truncated] ...\n{tail}"

@@ -1,0 +1,479 @@
+"""LocalSandbox: runs an episode's commands on this machine, in a private temporary workspace.
+
+For development and notebooks. Each command runs in its own session / process group with a
+clean environment (no host secrets), memory is capped (a cgroup when one can be created, else
+``ulimit -v``), a pids cgroup contains fork bombs where cgroups are writable, the output is read
+incrementally and truncated head + tail, and on timeout (or when the command ends) every process
+it left is killed. File operations refuse paths that leave the workspace, including symlinks.
+
+``isolation="process"`` (default) gives no filesystem isolation: a script could read the task's
+answers or write outside the workspace. ``isolation="bwrap"`` runs each command under
+bubblewrap: the host is read-only, the answers and raw data are masked, /tmp is private and the
+network is unshared. Only the Docker backend hides answers by construction.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+from typing import IO, Literal, Sequence
+
+from mlagent_env.errors import PathEscapeError, ReadOnlyPathError, SandboxError, WorkspaceFileNotFound
+from mlagent_env.sandbox.base import (
+    DATA_DIR_NAME,
+    DirEntry,
+    ExecResult,
+    SandboxSpec,
+    is_data_path,
+    join_truncated,
+    normalize_relpath,
+)
+
+Isolation = Literal["process", "bwrap"]
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+_warned = False
+
+
+def _warn_once() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            "mlagent local sandbox: commands run on this machine; a determined agent can read the task's "
+            "answers. Use sandbox='docker' for benchmarks and training (isolation='bwrap' masks answers locally).",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+class _CgroupLimits:
+    """A pids and a memory cgroup (v1) for one sandbox; absent controllers are simply skipped."""
+
+    def __init__(self, name: str, memory_mb: int, pids_limit: int) -> None:
+        self.dirs: dict[str, Path] = {}
+        for ctrl, key, value in (
+            ("pids", "pids.max", str(pids_limit)),
+            ("memory", "memory.limit_in_bytes", str(memory_mb * 1024 * 1024)),
+        ):
+            d = CGROUP_ROOT / ctrl / name
+            try:
+                d.mkdir(exist_ok=True)
+                (d / key).write_text(value)
+                if ctrl == "memory":
+                    try:
+                        (d / "memory.swappiness").write_text("0")
+                    except OSError:
+                        pass
+                self.dirs[ctrl] = d
+            except OSError:
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+
+    @property
+    def has_memory(self) -> bool:
+        return "memory" in self.dirs
+
+    def attach_script(self) -> str:
+        return "".join(f'echo $$ > "{d}/cgroup.procs" || exit 126; ' for d in self.dirs.values())
+
+    def pids(self) -> set[int]:
+        out: set[int] = set()
+        for d in self.dirs.values():
+            try:
+                out.update(int(x) for x in (d / "cgroup.procs").read_text().split())
+            except (OSError, ValueError):
+                pass
+        return out
+
+    def oom_kills(self) -> int:
+        d = self.dirs.get("memory")
+        if d is None:
+            return 0
+        try:
+            for line in (d / "memory.oom_control").read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def kill_all(self, deadline_s: float = 5.0) -> None:
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for d in self.dirs.values():
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        self.dirs = {}
+
+
+class _BoundedReader(threading.Thread):
+    """Drains a pipe, keeping the first and last ``limit // 2`` bytes and counting the rest."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.half = max(limit // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                chunk = self.stream.read1(65536)
+                if not chunk:
+                    break
+                self.total += len(chunk)
+                room = self.half - len(self.head)
+                if room > 0:
+                    self.head += chunk[:room]
+                    chunk = chunk[room:]
+                if chunk:
+                    self.tail += chunk
+                    if len(self.tail) > 2 * self.half:
+                        del self.tail[: len(self.tail) - self.half]
+        except (OSError, ValueError):
+            pass
+
+    def text(self) -> tuple[str, bool]:
+        tail = bytes(self.tail[-self.half :]) if self.tail else b""
+        dropped = self.total - len(self.head) - len(tail)
+        head_s = self.head.decode("utf-8", errors="replace")
+        tail_s = tail.decode("utf-8", errors="replace")
+        if dropped <= 0:
+            return head_s + tail_s, False
+        return join_truncated(head_s, tail_s, dropped, "bytes"), True
+
+
+def _bwrap_available() -> bool:
+    return shutil.which("bwrap") is not None
+
+
+class LocalSandbox:
+    """A temporary workspace on this machine. See the module docstring for what it does and does not isolate."""
+
+    def __init__(
+        self,
+        spec: SandboxSpec,
+        *,
+        root: str | Path | None = None,
+        isolation: Isolation = "process",
+        python: str | None = None,
+    ) -> None:
+        if isolation not in ("process", "bwrap"):
+            raise ValueError(f"isolation must be 'process' or 'bwrap', got {isolation!r}")
+        if isolation == "bwrap" and not _bwrap_available():
+            raise SandboxError("isolation='bwrap' needs bubblewrap: apt-get install bubblewrap")
+        self.spec = spec
+        self.isolation: Isolation = isolation
+        self._python = python or sys.executable
+        self._root = Path(tempfile.mkdtemp(prefix=f"mlagent-{spec.task_id}-", dir=root)).resolve()
+        self.workspace = self._root / "workspace"
+        self._tmp = self._root / "tmp"
+        self._tmp.mkdir()
+        self._public = Path(spec.public_dir).resolve() if spec.public_dir else None
+        self._closed = False
+        self._cg = _CgroupLimits(f"mlagent-{uuid.uuid4().hex[:12]}", spec.memory_mb, spec.pids_limit)
+        self._ensure_workspace()
+        if spec.starter_dir is not None:
+            shutil.copytree(spec.starter_dir, self.workspace, dirs_exist_ok=True, symlinks=False)
+        _warn_once()
+
+    # ------------------------------------------------------------------ protocol
+    @property
+    def python(self) -> str:
+        return self._python
+
+    def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
+        self._check_open()
+        self._ensure_workspace()
+        limit = self.spec.output_limit
+        prelude = self._cg.attach_script()
+        if not self._cg.has_memory:
+            prelude += f"ulimit -v {self.spec.memory_mb * 1024} 2>/dev/null; "
+        cmd = ["/bin/sh", "-c", prelude + 'exec "$@"', "sh", *argv]
+        if self.isolation == "bwrap":
+            cmd = self._bwrap_prefix() + cmd
+        oom_before = self._cg.oom_kills()
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=self.workspace,
+            env=self._command_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        readers = [_BoundedReader(proc.stdout, limit), _BoundedReader(proc.stderr, limit)]  # type: ignore[arg-type]
+        for r in readers:
+            r.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        except BaseException:
+            self._kill_tree(proc)
+            raise
+        finally:
+            # Nothing a command started may outlive it: background children die with it.
+            self._kill_tree(proc)
+        duration = time.perf_counter() - start
+        for r in readers:
+            r.join(timeout=2.0)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        out, t1 = readers[0].text()
+        err, t2 = readers[1].text()
+        code = None if timed_out else proc.returncode
+        oom = self._cg.oom_kills() > oom_before
+        if not oom and not timed_out and code not in (0, None) and "MemoryError" in err[-2000:]:
+            oom = True  # rlimit path: Python raises MemoryError instead of being killed
+        if timed_out:
+            err += f"\n[mlagent] command timed out after {timeout_s:g} s; all its processes were killed."
+        elif oom:
+            err += f"\n[mlagent] command ran out of memory (limit {self.spec.memory_mb} MB)."
+        return ExecResult(
+            exit_code=code,
+            stdout=out,
+            stderr=err,
+            timed_out=timed_out,
+            oom_killed=oom,
+            duration_s=duration,
+            output_truncated=t1 or t2,
+        )
+
+    def read_file(self, path: str) -> bytes:
+        target = self._resolve(path)
+        if not target.exists():
+            raise WorkspaceFileNotFound(f"{path!r} does not exist in the workspace")
+        if target.is_dir():
+            raise WorkspaceFileNotFound(f"{path!r} is a folder, not a file")
+        return target.read_bytes()
+
+    def write_file(self, path: str, data: bytes) -> None:
+        target = self._resolve(path, for_write=True)
+        if target.is_dir():
+            raise SandboxError(f"{path!r} is a folder; give a file name")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # re-check after creating parents: a parent could be a symlink planted by the agent
+        self._resolve(path, for_write=True)
+        tmp = target.parent / f".{target.name}.mlagent-tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+
+    def exists(self, path: str) -> bool:
+        return self._resolve(path).exists()
+
+    def list_dir(self, path: str = ".", recursive: bool = False) -> list[DirEntry]:
+        target = self._resolve(path)
+        if not target.is_dir():
+            raise WorkspaceFileNotFound(f"{path!r} is not a folder in the workspace")
+        norm = normalize_relpath(path)
+        prefix = "" if norm == "." else norm + "/"
+        entries: list[DirEntry] = []
+        self._walk(target, prefix, recursive, entries)
+        return sorted(entries, key=lambda e: e.path)
+
+    def snapshot(self) -> bytes:
+        self._check_open()
+        self._ensure_workspace()
+        buf = io.BytesIO()
+        ws = os.path.realpath(self.workspace)
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for dirpath, dirnames, filenames in os.walk(self.workspace):
+                rel_dir = os.path.relpath(dirpath, self.workspace)
+                if rel_dir == ".":
+                    dirnames[:] = [d for d in dirnames if d != DATA_DIR_NAME]
+                    filenames = [f for f in filenames if f != DATA_DIR_NAME]
+                dirnames.sort()
+                for name in dirnames + sorted(filenames):  # os.walk does not descend into links
+                    full = os.path.join(dirpath, name)
+                    if os.path.islink(full):
+                        real = os.path.realpath(full)
+                        if not (real == ws or real.startswith(ws + os.sep)):
+                            continue  # links out of the workspace are not part of its state
+                    tar.add(full, arcname=os.path.normpath(os.path.join(rel_dir, name)), recursive=False)
+        return buf.getvalue()
+
+    def restore(self, archive: bytes) -> None:
+        self._check_open()
+        self._ensure_workspace()
+        for child in self.workspace.iterdir():
+            if child.name == DATA_DIR_NAME and child.is_symlink():
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+            tar.extractall(self.workspace, filter="data")
+        self._ensure_workspace()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._cg.remove()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def __enter__(self) -> "LocalSandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # best effort; close() is the contract
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ helpers
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError("this sandbox is closed")
+
+    def _ensure_workspace(self) -> None:
+        """Recreate the workspace and the data link if a command deleted them."""
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        link = self.workspace / DATA_DIR_NAME
+        if self._public is not None:
+            if link.is_symlink() and os.readlink(link) == str(self._public):
+                return
+            if link.is_symlink() or link.is_file():
+                link.unlink()
+            elif link.is_dir():
+                shutil.rmtree(link)
+            link.symlink_to(self._public, target_is_directory=True)
+
+    def _resolve(self, path: str, for_write: bool = False) -> Path:
+        """Map a workspace path to a host path, refusing escapes (lexical and through symlinks)."""
+        self._check_open()
+        self._ensure_workspace()
+        norm = normalize_relpath(path)
+        if is_data_path(norm):
+            if for_write:
+                raise ReadOnlyPathError(f"{path!r} is in the read-only data folder; write into the workspace instead")
+            if self._public is None:
+                raise WorkspaceFileNotFound(f"{path!r}: this task has no data folder")
+            rest = norm[len(DATA_DIR_NAME) :].lstrip("/")
+            base = self._public
+        else:
+            rest = "" if norm == "." else norm
+            base = self.workspace
+        candidate = base / rest if rest else base
+        real = Path(os.path.realpath(candidate))
+        base_real = Path(os.path.realpath(base))
+        if real != base_real and base_real not in real.parents:
+            raise PathEscapeError(f"{path!r} points outside the workspace (through a symlink); refused")
+        if for_write and rest == "":
+            raise SandboxError("cannot write to the workspace folder itself; give a file name")
+        return candidate
+
+    def _walk(self, folder: Path, prefix: str, recursive: bool, out: list[DirEntry]) -> None:
+        try:
+            children = list(os.scandir(folder))
+        except OSError:
+            return
+        for e in children:
+            if e.name.endswith(".mlagent-tmp"):
+                continue
+            rel = prefix + e.name
+            try:
+                is_dir = e.is_dir()  # follows the data link
+                size = 0 if is_dir else e.stat().st_size
+            except OSError:
+                continue  # dangling link
+            if e.is_symlink() and rel != DATA_DIR_NAME:
+                real = os.path.realpath(e.path)
+                ws = os.path.realpath(self.workspace)
+                if not (real == ws or real.startswith(ws + os.sep)):
+                    continue  # never reveal what lies outside
+            out.append(DirEntry(path=rel, is_dir=is_dir, size=size))
+            if recursive and is_dir:
+                self._walk(Path(e.path), rel + "/", recursive, out)
+
+    def _command_env(self) -> dict[str, str]:
+        env = {
+            "PATH": os.pathsep.join([str(Path(self._python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(self._tmp),
+            "TMPDIR": str(self._tmp),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "Agg",
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # correctness settings of this host's BLAS
+            if key in os.environ:
+                env[key] = os.environ[key]
+        if self.spec.cpus:
+            n = str(max(1, int(self.spec.cpus)))
+            env.update(OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n)
+        if not self.spec.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        env.update(self.spec.env)
+        return env
+
+    def _bwrap_prefix(self) -> list[str]:
+        args = [
+            "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--tmpfs", "/tmp", "--unshare-pid", "--die-with-parent",
+        ]
+        if not self.spec.network:
+            args.append("--unshare-net")
+        for hidden in self.spec.hidden_dirs:
+            if Path(hidden).exists():
+                args += ["--tmpfs", str(Path(hidden).resolve())]
+        args += ["--bind", str(self._root), str(self._root)]
+        if self._public is not None:
+            args += ["--ro-bind", str(self._public), str(self._public)]
+        args += ["--chdir", str(self.workspace)]
+        return args
+
+    def _kill_tree(self, proc: subprocess.Popen[bytes]) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._cg.kill_all()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass

@@ -1,0 +1,265 @@
+"""Data acquisition and preparation: raw data -> ``public/`` (what the agent sees) + ``private/``.
+
+Layout under the data root (``$MLAGENT_DATA_DIR``, default ``~/.cache/mlagent``)::
+
+    raw/<task>/                      as downloaded (or as --raw-dir gave it)
+    prepared/<task>/public/          train/test files and sample_submission.csv: mounted read-only
+    prepared/<task>/private/
+        answers.csv                  every test id with its answer (the submission's columns)
+        answers_reward.csv           the rows graded by the per-step reward
+        answers_final.csv            the held-back rows graded once, at the end
+    prepared/<task>/manifest.json    checksums of every prepared file, counts, seed
+
+The task's ``prepare.py`` writes ``public/`` and ``private/answers.csv``; this module checks the
+result (columns, unique ids, sample submission == answer ids, no answer in ``public/``), splits
+the answers with a seeded shuffle, writes checksums, and moves everything into place atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlagent_env.errors import DataUnavailable, TaskNotPrepared
+from mlagent_env.tasks.registry import Task
+
+MANIFEST_VERSION = 1
+SAMPLE_SUBMISSION = "sample_submission.csv"
+
+
+def data_root(data_dir: str | Path | None = None) -> Path:
+    """The data root: ``data_dir``, else ``$MLAGENT_DATA_DIR``, else ``~/.cache/mlagent``."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser().resolve()
+    env = os.environ.get("MLAGENT_DATA_DIR")
+    return Path(env).expanduser().resolve() if env else Path.home() / ".cache" / "mlagent"
+
+
+@dataclass(frozen=True)
+class TaskPaths:
+    task_id: str
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw" / self.task_id
+
+    @property
+    def prepared(self) -> Path:
+        return self.root / "prepared" / self.task_id
+
+    @property
+    def public(self) -> Path:
+        return self.prepared / "public"
+
+    @property
+    def private(self) -> Path:
+        return self.prepared / "private"
+
+    @property
+    def manifest(self) -> Path:
+        return self.prepared / "manifest.json"
+
+    @property
+    def answers(self) -> Path:
+        return self.private / "answers.csv"
+
+    @property
+    def answers_reward(self) -> Path:
+        return self.private / "answers_reward.csv"
+
+    @property
+    def answers_final(self) -> Path:
+        return self.private / "answers_final.csv"
+
+    @property
+    def hidden(self) -> list[Path]:
+        """Host folders that hold answers: never visible to the agent."""
+        return [self.private, self.raw]
+
+
+def task_paths(task_id: str, data_dir: str | Path | None = None) -> TaskPaths:
+    return TaskPaths(task_id=task_id, root=data_root(data_dir))
+
+
+def is_prepared(task_id: str, data_dir: str | Path | None = None) -> bool:
+    p = task_paths(task_id, data_dir)
+    return p.manifest.is_file() and p.answers_reward.is_file() and p.answers_final.is_file()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def read_answers(path: Path, task: Task) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={task.spec.id_column: str}, keep_default_na=False, na_values=[""])
+
+
+def _raw_is_present(raw: Path) -> bool:
+    return raw.is_dir() and any(raw.iterdir())
+
+
+def acquire(task: Task, paths: TaskPaths, raw_dir: str | Path | None = None) -> Path:
+    """Make the raw data available and return its folder: ``raw_dir`` if given, else the data
+    root's ``raw/<task>``, else the task's ``download(raw)``. Raises DataUnavailable with what to do."""
+    if raw_dir is not None:
+        raw = Path(raw_dir).expanduser().resolve()
+        if not _raw_is_present(raw):
+            raise DataUnavailable(f"--raw-dir {raw} is empty or missing")
+    else:
+        raw = paths.raw
+        if not _raw_is_present(raw):
+            module = task.prepare_module()
+            download = getattr(module, "download", None)
+            if download is None:
+                raise DataUnavailable(_manual_instructions(task, raw))
+            raw.mkdir(parents=True, exist_ok=True)
+            try:
+                download(raw)
+            except DataUnavailable:
+                raise
+            except Exception as exc:
+                raise DataUnavailable(f"download of {task.id} failed: {exc}\n{_manual_instructions(task, raw)}") from exc
+    _verify_raw_checksums(task, raw)
+    return raw
+
+
+def _manual_instructions(task: Task, raw: Path) -> str:
+    src = task.spec.data_source
+    files = ", ".join(f.name for f in src.raw_files) or "the files of the source"
+    how = src.instructions or f"download {files} from {src.kind} '{src.name}'"
+    return f"the raw data of {task.id} is not here. {how}, and put the files in {raw} (or pass --raw-dir DIR)."
+
+
+def _verify_raw_checksums(task: Task, raw: Path) -> None:
+    for f in task.spec.data_source.raw_files:
+        path = raw / f.name
+        if not path.exists():
+            raise DataUnavailable(f"{task.id}: expected raw file {f.name} in {raw}; {_manual_instructions(task, raw)}")
+        if f.sha256 and sha256_file(path) != f.sha256:
+            raise DataUnavailable(f"{task.id}: {path} has a different checksum than expected; download it again.")
+
+
+def prepare_task(
+    task: Task,
+    data_dir: str | Path | None = None,
+    raw_dir: str | Path | None = None,
+    force: bool = False,
+) -> TaskPaths:
+    """Acquire and prepare a task's data (idempotent unless ``force``). Returns its paths."""
+    paths = task_paths(task.id, data_dir)
+    if is_prepared(task.id, data_dir) and not force:
+        return paths
+    raw = acquire(task, paths, raw_dir)
+    paths.root.joinpath("prepared").mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{task.id}-", dir=paths.root / "prepared"))
+    try:
+        public, private = staging / "public", staging / "private"
+        public.mkdir()
+        private.mkdir()
+        task.prepare_module().prepare(raw, public, private)
+        manifest = _finalise(task, public, private)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        if paths.prepared.exists():
+            shutil.rmtree(paths.prepared)
+        os.replace(staging, paths.prepared)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return paths
+
+
+def split_answer_ids(ids: list[str], task: Task) -> tuple[list[str], list[str]]:
+    """Seeded shuffle of the test ids into (reward ids, held-back ids)."""
+    seed = int.from_bytes(hashlib.sha256(f"mlagent-split:{task.id}".encode()).digest()[:8], "little")
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_reward = int(round(len(ids) * task.spec.reward_fraction))
+    n_reward = min(max(n_reward, 1), len(ids) - 1)
+    shuffled = [ids[i] for i in order]
+    return shuffled[:n_reward], shuffled[n_reward:]
+
+
+def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
+    spec = task.spec
+    answers_path = private / "answers.csv"
+    if not answers_path.is_file():
+        raise RuntimeError(f"{task.id}/prepare.py did not write private/answers.csv")
+    answers = read_answers(answers_path, task)
+    if list(answers.columns) != spec.submission_columns:
+        raise RuntimeError(f"{task.id}: answers.csv columns {list(answers.columns)} != {spec.submission_columns}")
+    ids = answers[spec.id_column].astype(str).tolist()
+    if len(set(ids)) != len(ids):
+        raise RuntimeError(f"{task.id}: answers.csv has duplicate ids")
+    if len(ids) < 2:
+        raise RuntimeError(f"{task.id}: need at least 2 test rows to split answers")
+    sample_path = public / SAMPLE_SUBMISSION
+    if not sample_path.is_file():
+        raise RuntimeError(f"{task.id}/prepare.py did not write public/{SAMPLE_SUBMISSION}")
+    sample = pd.read_csv(sample_path, dtype={spec.id_column: str})
+    if list(sample.columns) != spec.submission_columns:
+        raise RuntimeError(f"{task.id}: sample submission columns {list(sample.columns)} != {spec.submission_columns}")
+    if set(sample[spec.id_column].astype(str)) != set(ids) or len(sample) != len(ids):
+        raise RuntimeError(f"{task.id}: sample submission ids differ from the answer ids")
+    check_no_leak(task, public, answers)
+
+    reward_ids, final_ids = split_answer_ids(ids, task)
+    by_id = answers.set_index(spec.id_column, drop=False)
+    by_id.loc[reward_ids].to_csv(private / "answers_reward.csv", index=False)
+    by_id.loc[final_ids].to_csv(private / "answers_final.csv", index=False)
+    return {
+        "version": MANIFEST_VERSION,
+        "task": task.id,
+        "n_test": len(ids),
+        "n_reward": len(reward_ids),
+        "n_final": len(final_ids),
+        "public": _checksums(public),
+        "private": _checksums(private),
+    }
+
+
+def check_no_leak(task: Task, public: Path, answers: pd.DataFrame) -> None:
+    """Refuse a preparation where an answer reaches ``public/``: no file named like the answers,
+    and no public table that holds a test id together with a target column."""
+    spec = task.spec
+    test_ids = set(answers[spec.id_column].astype(str))
+    for path in sorted(public.rglob("*")):
+        if not path.is_file():
+            continue
+        if "answer" in path.name.lower():
+            raise RuntimeError(f"{task.id}: public file {path.name} looks like an answers file")
+        if path.suffix.lower() != ".csv" or path.name == SAMPLE_SUBMISSION:
+            continue
+        header = pd.read_csv(path, nrows=0).columns.tolist()
+        if spec.id_column not in header or not (set(spec.target_columns) & set(header)):
+            continue
+        frame = pd.read_csv(path, usecols=[spec.id_column], dtype={spec.id_column: str})
+        leaked = test_ids & set(frame[spec.id_column].astype(str))
+        if leaked:
+            raise RuntimeError(
+                f"{task.id}: public/{path.relative_to(public)} has target columns and {len(leaked)} test ids"
+            )
+
+
+def require_prepared(task: Task, data_dir: str | Path | None = None) -> TaskPaths:
+    """The prepared paths, or TaskNotPrepared with the command that prepares them."""
+    if not is_prepared(task.id, data_dir):
+        flag = f" --data-dir {data_dir}" if data_dir else ""
+        raise TaskNotPrepared(f"task {task.id} is not prepared; run: mlagent-env prepare {task.id}{flag}")
+    return task_paths(task.id, data_dir)

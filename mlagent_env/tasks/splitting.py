@@ -1,0 +1,40 @@
+"""Helpers for task ``prepare.py`` scripts: seeded splits and ids that cannot be matched back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def seeded_split(
+    frame: pd.DataFrame, test_fraction: float, seed: int, stratify: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shuffle with ``seed`` and split into (train, test); never the source's order. With
+    ``stratify``, each class keeps its share in both parts."""
+    if not 0 < test_fraction < 1:
+        raise ValueError("test_fraction must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    if stratify is None:
+        groups = [np.arange(len(frame))]
+    else:
+        groups = [np.flatnonzero(frame[stratify].to_numpy() == v) for v in sorted(frame[stratify].unique())]
+    test_idx: list[int] = []
+    for g in groups:
+        g = rng.permutation(g)
+        test_idx.extend(g[: int(round(len(g) * test_fraction))].tolist())
+    test_mask = np.zeros(len(frame), dtype=bool)
+    test_mask[test_idx] = True
+    order = rng.permutation(len(frame))
+    shuffled = frame.iloc[order].reset_index(drop=True)
+    mask = test_mask[order]
+    return shuffled[~mask].reset_index(drop=True), shuffled[mask].reset_index(drop=True)
+
+
+def random_ids(n: int, seed: int, width: int = 6) -> list[str]:
+    """``n`` distinct random numeric ids as zero-padded strings, unrelated to any source order."""
+    rng = np.random.default_rng(seed)
+    space = 10**width
+    if n > space // 2:
+        raise ValueError("id space too small; increase width")
+    ids = rng.choice(space, size=n, replace=False)
+    return [str(i).zfill(width) for i in ids]
