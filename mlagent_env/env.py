@@ -165,6 +165,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self._elapsed = 0.0
         self._submission_digest: str | None = None
         self._ideas: list[str] = []
+        self._fixture = False
         self._done = False
         self._last_text = ""
 
@@ -198,6 +199,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self._last_text = obs
         info = {
             "task_id": self.task.id,
+            "fixture_data": self._fixture,
             "step": self._step,
             "prompt": obs,
             "messages": [dict(m, content=sanitize_text(m["content"])) for m in render_messages(ctx)],
@@ -394,6 +396,7 @@ class MLAgentEnv(gym.Env[str, str]):
             final=D.read_answers(paths.answers_final, self.task),
         )
         self._paths = paths
+        self._fixture = D.is_fixture(self.task.id, self.data_dir)
 
     def _new_sandbox(self) -> None:
         assert self._paths is not None and self._answers is not None

@@ -33,6 +33,9 @@ from mlagent_env.tasks.registry import Task
 
 MANIFEST_VERSION = 1
 SAMPLE_SUBMISSION = "sample_submission.csv"
+FIXTURE_MARKER = "MLAGENT_FIXTURE"
+"""A file that fixture generators write into the raw folder: data prepared from it is marked
+``"fixture": true`` in the manifest, and benchmarks refuse it."""
 
 
 def data_root(data_dir: str | Path | None = None) -> Path:
@@ -177,6 +180,7 @@ def prepare_task(
         private.mkdir()
         task.prepare_module().prepare(raw, public, private)
         manifest = _finalise(task, public, private)
+        manifest["fixture"] = (raw / FIXTURE_MARKER).exists()
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
         if paths.prepared.exists():
             shutil.rmtree(paths.prepared)
@@ -255,6 +259,12 @@ def check_no_leak(task: Task, public: Path, answers: pd.DataFrame) -> None:
             raise RuntimeError(
                 f"{task.id}: public/{path.relative_to(public)} has target columns and {len(leaked)} test ids"
             )
+
+
+def is_fixture(task_id: str, data_dir: str | Path | None = None) -> bool:
+    """Whether the prepared data of a task came from a synthetic fixture, not the real source."""
+    manifest = task_paths(task_id, data_dir).manifest
+    return manifest.is_file() and bool(json.loads(manifest.read_text()).get("fixture", False))
 
 
 def require_prepared(task: Task, data_dir: str | Path | None = None) -> TaskPaths:

@@ -1,0 +1,57 @@
+"""Official download routes for task ``download(raw)`` functions, with clear instructions on failure.
+
+Each function either fills ``raw`` or raises :class:`~mlagent_env.errors.DataUnavailable` saying
+exactly what to download, from where, and where to put it.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from mlagent_env.errors import DataUnavailable
+
+
+def kaggle_instructions(competition: str, raw: Path) -> str:
+    return (
+        f"download the data of the Kaggle competition '{competition}': accept its rules at "
+        f"https://www.kaggle.com/competitions/{competition}/rules, then either `pip install kaggle`, put your API "
+        f"token in ~/.kaggle/kaggle.json and run `mlagent-env prepare {competition}` again, or run "
+        f"`kaggle competitions download -c {competition} -p {raw}` (or download the zip from the competition's "
+        f"Data page) and unzip it into {raw}"
+    )
+
+
+def kaggle_competition(competition: str, raw: Path) -> None:
+    """Download a Kaggle competition's files into ``raw`` with the ``kaggle`` package and unzip them."""
+    try:
+        import kaggle  # noqa: PLC0415  (authenticates on import; raises without credentials)
+    except ImportError:
+        raise DataUnavailable("the kaggle package is not installed; " + kaggle_instructions(competition, raw)) from None
+    except Exception as exc:  # kaggle raises OSError/ValueError when the token is missing
+        raise DataUnavailable(f"Kaggle credentials are missing ({exc}); " + kaggle_instructions(competition, raw)) from None
+    raw.mkdir(parents=True, exist_ok=True)
+    try:
+        kaggle.api.competition_download_files(competition, path=str(raw), quiet=False)
+    except Exception as exc:
+        raise DataUnavailable(f"Kaggle download failed ({exc}); " + kaggle_instructions(competition, raw)) from None
+    unzip_all(raw)
+
+
+def unzip_all(folder: Path, max_rounds: int = 3) -> None:
+    """Extract every ``.zip`` in ``folder`` in place (zips inside zips too), refusing paths that
+    would leave the folder; each archive is removed once extracted."""
+    root = folder.resolve()
+    for _ in range(max_rounds):
+        zips = sorted(folder.rglob("*.zip"))
+        if not zips:
+            return
+        for zpath in zips:
+            dest = zpath.parent
+            with zipfile.ZipFile(zpath) as zf:
+                for member in zf.namelist():
+                    target = (dest / member).resolve()
+                    if root != target and root not in target.parents:
+                        raise DataUnavailable(f"{zpath.name} holds a path outside the data folder: {member}")
+                zf.extractall(dest)
+            zpath.unlink()
