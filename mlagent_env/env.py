@@ -98,7 +98,7 @@ class _Answers:
 class MLAgentEnv(gym.Env[str, str]):
     """A machine-learning engineering task. See the module docstring for the contract."""
 
-    metadata = {"render_modes": ["ansi", "human"]}
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 1}
 
     def __init__(
         self,
@@ -275,13 +275,16 @@ class MLAgentEnv(gym.Env[str, str]):
             if truncated:
                 observation += "\n[mlagent] The step or time budget is used up; the episode is over."
         if self.render_mode == "human":
-            print(self.render())
+            self.render()
         return observation, float(reward), terminated, truncated, info
 
     def render(self) -> str | None:
-        """The last observation (``ansi``), or print it (``human``)."""
+        """The last observation: returned (``ansi``) or printed (``human``)."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' to gym.make")
+            return None
+        if self.render_mode == "human":
+            print(self._last_text)
             return None
         return self._last_text
 

@@ -201,6 +201,8 @@ class ToolExecutor:
         return ToolOutcome(obs, exec=result)
 
     def _ValidateSubmission(self, a: A.ValidateSubmission) -> ToolOutcome:
+        if not self.sandbox.exists(a.submission_path):
+            return ToolOutcome(f"EnvError: there is no file {a.submission_path}; write the submission first", failed=True)
         try:
             frame = self.read_submission(a.submission_path)
             validate_submission(self.spec, frame, self.expected_ids)

@@ -222,9 +222,9 @@ class LocalSandbox:
         prelude = self._cg.attach_script()
         if not self._cg.has_memory:
             prelude += f"ulimit -v {self.spec.memory_mb * 1024} 2>/dev/null; "
-        cmd = ["/bin/sh", "-c", prelude + 'exec "$@"', "sh", *argv]
-        if self.isolation == "bwrap":
-            cmd = self._bwrap_prefix() + cmd
+        inner = self._bwrap_prefix() + list(argv) if self.isolation == "bwrap" else list(argv)
+        # the shell joins the cgroups (outside bubblewrap, where /sys is writable), then execs
+        cmd = ["/bin/sh", "-c", prelude + 'exec "$@"', "sh", *inner]
         oom_before = self._cg.oom_kills()
         start = time.perf_counter()
         proc = subprocess.Popen(

@@ -64,7 +64,10 @@ class Task:
 def _discover() -> dict[str, Task]:
     tasks: dict[str, Task] = {}
     for yaml_path in sorted(TASKS_ROOT.glob("*/task.yaml")):
-        spec = TaskSpec.from_yaml(yaml_path)
+        try:
+            spec = TaskSpec.from_yaml(yaml_path)
+        except Exception as exc:
+            raise ValueError(f"invalid task spec {yaml_path}: {exc}") from exc
         if spec.id != yaml_path.parent.name:
             raise ValueError(f"{yaml_path}: id {spec.id!r} differs from its folder name {yaml_path.parent.name!r}")
         tasks[spec.id] = Task(spec=spec, root=yaml_path.parent)
