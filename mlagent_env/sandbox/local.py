@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import io
 import os
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 import uuid
 import warnings
@@ -87,6 +87,7 @@ class _CgroupLimits:
         return "memory" in self.dirs
 
     def attach_script(self) -> str:
+        """Shell code that moves the shell itself into the cgroups (its exec'd command stays there)."""
         return "".join(f'echo $$ > "{d}/cgroup.procs" || exit 126; ' for d in self.dirs.values())
 
     def pids(self) -> set[int]:
@@ -137,34 +138,25 @@ class _CgroupLimits:
         self.dirs = {}
 
 
-class _BoundedReader(threading.Thread):
-    """Drains a pipe, keeping the first and last ``limit // 2`` bytes and counting the rest."""
+class _BoundedBuffer:
+    """Keeps the first and last ``limit // 2`` bytes of a stream and counts the rest."""
 
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        super().__init__(daemon=True)
-        self.stream = stream
+    def __init__(self, limit: int) -> None:
         self.half = max(limit // 2, 1)
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
 
-    def run(self) -> None:
-        try:
-            while True:
-                chunk = self.stream.read1(65536)
-                if not chunk:
-                    break
-                self.total += len(chunk)
-                room = self.half - len(self.head)
-                if room > 0:
-                    self.head += chunk[:room]
-                    chunk = chunk[room:]
-                if chunk:
-                    self.tail += chunk
-                    if len(self.tail) > 2 * self.half:
-                        del self.tail[: len(self.tail) - self.half]
-        except (OSError, ValueError):
-            pass
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > 2 * self.half:
+                del self.tail[: len(self.tail) - self.half]
 
     def text(self) -> tuple[str, bool]:
         tail = bytes(self.tail[-self.half :]) if self.tail else b""
@@ -174,6 +166,57 @@ class _BoundedReader(threading.Thread):
         if dropped <= 0:
             return head_s + tail_s, False
         return join_truncated(head_s, tail_s, dropped, "bytes"), True
+
+
+def _pump(
+    proc: subprocess.Popen[bytes], streams: dict[IO[bytes], _BoundedBuffer], timeout_s: float, drain: bool = False
+) -> bool:
+    """Read the output pipes until the process exits (True) or ``timeout_s`` passes (False),
+    in one thread, blocking on the pipes and a pidfd (no polling). With ``drain``, read what is
+    left until the pipes close or the time is up."""
+    deadline = time.monotonic() + max(timeout_s, 0.0)
+    sel = selectors.DefaultSelector()
+    pidfd = -1
+    try:
+        for stream in streams:
+            if stream is not None and not stream.closed:
+                os.set_blocking(stream.fileno(), False)
+                sel.register(stream, selectors.EVENT_READ)
+        if not drain:
+            try:
+                pidfd = os.pidfd_open(proc.pid)
+                sel.register(pidfd, selectors.EVENT_READ)
+            except (AttributeError, OSError):
+                pidfd = -1
+        exited = drain or proc.poll() is not None
+        while sel.get_map():
+            if exited and len(sel.get_map()) == (1 if pidfd >= 0 and pidfd in sel.get_map() else 0):
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for key, _ in sel.select(min(remaining, 0.5) if pidfd < 0 and not drain else remaining):
+                if key.fileobj == pidfd:
+                    sel.unregister(pidfd)
+                    exited = True
+                    continue
+                try:
+                    chunk = os.read(key.fd, 65536)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    streams[key.fileobj].feed(chunk)  # type: ignore[index]
+                else:
+                    sel.unregister(key.fileobj)
+            if not exited and pidfd < 0:
+                exited = proc.poll() is not None
+            if exited and not drain:
+                return True  # leftovers holding the pipes are killed, then drained
+        return exited or proc.poll() is not None
+    finally:
+        sel.close()
+        if pidfd >= 0:
+            os.close(pidfd)
 
 
 def _bwrap_available() -> bool:
@@ -218,13 +261,13 @@ class LocalSandbox:
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
         self._check_open()
         self._ensure_workspace()
-        limit = self.spec.output_limit
+        inner = self._bwrap_prefix() + list(argv) if self.isolation == "bwrap" else list(argv)
+        # A shell joins the cgroups before anything runs (outside bubblewrap, where /sys is
+        # writable), sets the rlimit fallback, then execs the command: no race, ~1 ms.
         prelude = self._cg.attach_script()
         if not self._cg.has_memory:
             prelude += f"ulimit -v {self.spec.memory_mb * 1024} 2>/dev/null; "
-        inner = self._bwrap_prefix() + list(argv) if self.isolation == "bwrap" else list(argv)
-        # the shell joins the cgroups (outside bubblewrap, where /sys is writable), then execs
-        cmd = ["/bin/sh", "-c", prelude + 'exec "$@"', "sh", *inner]
+        cmd = ["/bin/sh", "-c", prelude + 'exec "$@"', "sh", *inner] if prelude else inner
         oom_before = self._cg.oom_kills()
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -236,40 +279,32 @@ class LocalSandbox:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        readers = [_BoundedReader(proc.stdout, limit), _BoundedReader(proc.stderr, limit)]  # type: ignore[arg-type]
-        for r in readers:
-            r.start()
-        timed_out = False
+        out = _BoundedBuffer(self.spec.output_limit)
+        err = _BoundedBuffer(self.spec.output_limit)
         try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        except BaseException:
-            self._kill_tree(proc)
-            raise
+            timed_out = not _pump(proc, {proc.stdout: out, proc.stderr: err}, timeout_s)  # type: ignore[dict-item]
         finally:
             # Nothing a command started may outlive it: background children die with it.
             self._kill_tree(proc)
+            _pump(proc, {proc.stdout: out, proc.stderr: err}, 2.0, drain=True)  # type: ignore[dict-item]
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
         duration = time.perf_counter() - start
-        for r in readers:
-            r.join(timeout=2.0)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-        out, t1 = readers[0].text()
-        err, t2 = readers[1].text()
+        stdout, t1 = out.text()
+        stderr, t2 = err.text()
         code = None if timed_out else proc.returncode
         oom = self._cg.oom_kills() > oom_before
-        if not oom and not timed_out and code not in (0, None) and "MemoryError" in err[-2000:]:
+        if not oom and not timed_out and code not in (0, None) and "MemoryError" in stderr[-2000:]:
             oom = True  # rlimit path: Python raises MemoryError instead of being killed
         if timed_out:
-            err += f"\n[mlagent] command timed out after {timeout_s:g} s; all its processes were killed."
+            stderr += f"\n[mlagent] command timed out after {timeout_s:g} s; all its processes were killed."
         elif oom:
-            err += f"\n[mlagent] command ran out of memory (limit {self.spec.memory_mb} MB)."
+            stderr += f"\n[mlagent] command ran out of memory (limit {self.spec.memory_mb} MB)."
         return ExecResult(
             exit_code=code,
-            stdout=out,
-            stderr=err,
+            stdout=stdout,
+            stderr=stderr,
             timed_out=timed_out,
             oom_killed=oom,
             duration_s=duration,
