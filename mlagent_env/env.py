@@ -36,7 +36,7 @@ from mlagent_env.errors import InvalidSubmission
 from mlagent_env.llm import TextLLM
 from mlagent_env.prompt import HistoryItem, PromptContext, render_messages, render_prompt
 from mlagent_env.reward import RewardConfig, RewardKind, flat_reward, metric_reward, task_alpha
-from mlagent_env.sandbox import Sandbox, SandboxSpec, make_sandbox
+from mlagent_env.sandbox import DATA_DIR_NAME, DirEntry, Sandbox, SandboxSpec, make_sandbox
 from mlagent_env.tasks import data as D
 from mlagent_env.tasks.grading import grade, medal
 from mlagent_env.tasks.registry import Task, get_task
@@ -319,13 +319,24 @@ class MLAgentEnv(gym.Env[str, str]):
         return PromptContext(
             research_problem=self.task.description,
             tools=self._tools_text,
-            workspace=self._sandbox.list_dir(".", recursive=True),
+            workspace=self._workspace_listing(),
             step=self._step,
             max_steps=self.max_steps,
             time_left_s=max(self.time_limit_s - self._elapsed, 0.0),
             history=list(self._history),
             ideas=list(self._ideas),
         )
+
+    def _workspace_listing(self) -> list[DirEntry]:
+        """The agent's files recursively, and only the top level of the (possibly huge) data folder."""
+        assert self._sandbox is not None
+        entries = []
+        for entry in self._sandbox.list_dir("."):
+            entries.append(entry)
+            if entry.is_dir:
+                recursive = entry.path != DATA_DIR_NAME
+                entries.extend(self._sandbox.list_dir(entry.path, recursive=recursive))
+        return entries
 
     def final_score(self) -> dict[str, Any]:
         """Grade the current submission on the held-back rows: ``final_score`` (None when the
