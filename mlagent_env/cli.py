@@ -13,20 +13,6 @@ import gymnasium as gym
 from mlagent_env.errors import MLAgentError
 
 
-def _policy(name: str, task_id: str) -> Any:
-    from mlagent_env.agents import ReplayPolicy, ScriptedPolicy, baseline_replies  # noqa: PLC0415
-    from mlagent_env.tasks import get_task  # noqa: PLC0415
-
-    if name == "scripted":
-        return ScriptedPolicy.for_task(task_id)
-    if name == "baseline":
-        spec = get_task(task_id).spec
-        return ScriptedPolicy(baseline_replies(spec.starter_script, spec.submission_file))
-    if name.startswith("replay:"):
-        return ReplayPolicy(name.split(":", 1)[1])
-    raise MLAgentError(f"unknown policy {name!r}; use scripted, baseline or replay:PATH")
-
-
 def _make_env(args: argparse.Namespace, task_id: str, **extra: Any) -> gym.Env[str, str]:
     import mlagent_env  # noqa: F401,PLC0415  (registers the ids)
 
@@ -64,10 +50,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mlagent_env.runner import run_episode  # noqa: PLC0415
     from mlagent_env.trajectory import RecordEpisode  # noqa: PLC0415
 
+    from mlagent_env.agents import build_policy  # noqa: PLC0415
+
     env = _make_env(args, args.task)
     if args.out:
         env = RecordEpisode(env, args.out)
-    policy = _policy(args.policy, args.task)
+    policy = build_policy(_policy_spec(args), args.task)
     print(f"task {args.task}, policy {args.policy}, sandbox {args.sandbox}")
     print(f"{'step':>4}  {'action':<22} {'reward kind':<12} {'reward':>6}  metric")
 
@@ -88,6 +76,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         print(f"trajectory written to {args.out}")
     return 0
+
+
+def _policy_spec(args: argparse.Namespace) -> Any:
+    from mlagent_env.agents import PolicySpec  # noqa: PLC0415
+
+    return PolicySpec.parse(
+        args.policy, base_url=args.base_url, model=args.model, api_key_env=args.api_key_env,
+        temperature=args.temperature, max_tokens=args.max_tokens,
+    )
+
+
+def _add_policy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", default="scripted", help="scripted | baseline | replay:PATH | http (default: scripted)")
+    p.add_argument("--base-url", default=None, help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (--policy http)")
+    p.add_argument("--model", default=None, help="model name on that server (--policy http)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--max-tokens", type=int, default=2048)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -129,10 +135,44 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mlagent_env.bench import BenchConfig, Benchmark  # noqa: PLC0415
+    from mlagent_env.tasks import list_tasks  # noqa: PLC0415
+
+    tasks = _select_tasks(args.tasks, [s for s in list_tasks()])
+    config = BenchConfig(
+        tasks=tasks, policy=_policy_spec(args), runs=args.runs, max_steps=args.max_steps, parallel=args.parallel,
+        seed=args.seed, sandbox=args.sandbox, data_dir=args.data_dir, allow_fixture=args.allow_fixture,
+        exec_timeout_s=args.exec_timeout_s, time_limit_s=args.time_limit_s,
+    )
+    results = Benchmark(config, args.out).run(progress=not args.quiet)
+    print((Path(args.out) / "results.md").read_text())
+    return 0 if all(r.runs == args.runs for r in results) else 1
+
+
+def _select_tasks(names: list[str], specs: list[Any]) -> list[str]:
+    """Task ids, or the groups held-in / held-out / offline."""
+    out: list[str] = []
+    for name in names:
+        group = [s.id for s in specs if s.split == name]
+        out += group if group else [name]
+    return list(dict.fromkeys(out))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlagent-env", description="ML engineering tasks as Gymnasium environments.")
-    parser.add_argument("--data-dir", default=None, help="data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)")
+    data_help = "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)"
+    parser.add_argument("--data-dir", default=None, help=data_help)
+    # --data-dir is accepted before or after the sub-command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_help)
     sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser
+
+    def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return add(name, parents=[common], **kw)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("list", help="list the tasks")
     p.set_defaults(func=cmd_list)
@@ -145,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="play one episode with a policy, printing every step")
     p.add_argument("--task", default="digits")
-    p.add_argument("--policy", default="scripted", help="scripted | baseline | replay:PATH (default: scripted)")
+    _add_policy_args(p)
     p.add_argument("--sandbox", default="local", choices=["auto", "local", "docker"])
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -161,6 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task")
     p.add_argument("--sandbox", default="local", choices=["auto", "local", "docker"])
     p.set_defaults(func=cmd_baseline)
+
+    p = sub.add_parser("bench", help="run a policy K times on tasks, in parallel, resumable; writes a report")
+    p.add_argument("--tasks", nargs="+", required=True, help="task ids, or held-in / held-out / offline")
+    _add_policy_args(p)
+    p.add_argument("--runs", type=int, default=8, help="episodes per task (K)")
+    p.add_argument("--max-steps", type=int, default=30)
+    p.add_argument("--parallel", type=int, default=1, help="episodes at a time (P)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
+    p.add_argument("--exec-timeout-s", type=float, default=None)
+    p.add_argument("--time-limit-s", type=float, default=5 * 3600.0)
+    p.add_argument("--allow-fixture", action="store_true", help="allow synthetic fixture data (smoke tests only)")
+    p.add_argument("--out", required=True, help="output folder; an interrupted run resumes there")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_bench)
 
     for register in _extensions():
         register(sub)
@@ -181,7 +236,7 @@ def _extensions() -> list[Callable[[Any], None]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("run", "baseline"):
+    if args.command in ("run", "baseline", "bench"):
         warnings.filterwarnings("ignore", message="mlagent local sandbox")
     try:
         return int(args.func(args))

@@ -1,17 +1,12 @@
 """Helper LLM clients for the LLM-backed tools (Understand File, Edit Script (AI)).
 
 Any callable ``prompt -> text`` is a :data:`TextLLM`. :class:`ChatCompletionsLLM` talks to any
-OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, SGLang, Ollama) with the
-standard library only.
+OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, SGLang, Ollama), through the
+same client as the chat policy (``mlagent_env.agents.http``).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
@@ -37,28 +32,18 @@ class ChatCompletionsLLM:
     retries: int = 2
 
     def __call__(self, prompt: str) -> str:
-        body = json.dumps(
-            {
-                "model": self.model,
-                "messages": [{"role": "user", "content": prompt}],
-                "temperature": self.temperature,
-                "max_tokens": self.max_tokens,
-            }
-        ).encode()
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        url = self.base_url.rstrip("/") + "/chat/completions"
-        last: Exception | None = None
-        for attempt in range(self.retries + 1):
-            try:
-                req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    data = json.loads(resp.read())
-                return str(data["choices"][0]["message"]["content"] or "")
-            except (urllib.error.URLError, TimeoutError, OSError, KeyError, IndexError, ValueError) as exc:
-                last = exc
-                if attempt < self.retries:
-                    time.sleep(min(2**attempt, 8))
-        raise LLMError(f"helper model at {url} failed: {last}")
+        from mlagent_env.agents.http import ChatPolicy, PolicyError  # noqa: PLC0415
+
+        client = ChatPolicy(
+            base_url=self.base_url,
+            model=self.model,
+            api_key_env=self.api_key_env,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            timeout_s=self.timeout_s,
+            max_retries=self.retries,
+        )
+        try:
+            return client.act([{"role": "user", "content": prompt}], {})
+        except PolicyError as exc:
+            raise LLMError(str(exc)) from exc
