@@ -18,7 +18,7 @@ def kaggle_instructions(competition: str, raw: Path) -> str:
         f"https://www.kaggle.com/competitions/{competition}/rules, then either `pip install kaggle`, put your API "
         f"token in ~/.kaggle/kaggle.json and run `mlagent-env prepare {competition}` again, or run "
         f"`kaggle competitions download -c {competition} -p {raw}` (or download the zip from the competition's "
-        f"Data page) and unzip it into {raw}"
+        f"Data page) and unzip it, and any zip inside it, into {raw}"
     )
 
 
