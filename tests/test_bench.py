@@ -15,6 +15,7 @@ from mlagent_env import actions as A
 from mlagent_env.agents import ChatPolicy, PolicyError, PolicySpec, ScriptedPolicy
 from mlagent_env.bench import BenchConfig, BenchError, Benchmark
 from mlagent_env.runner import run_episode
+from mlagent_env.tasks import get_task
 from mlagent_env.trajectory import read_records
 
 RUN = A.ExecuteScript(script_name="train.py").to_reply()
@@ -79,7 +80,8 @@ def test_episode_with_an_http_policy_and_invalid_replies(data_dir: Path, tmp_pat
     r = results[0]
     assert r.runs == 1 and r.valid_submissions == 1 and r.mean_steps == 4
     assert r.invalid_action_rate == pytest.approx(0.5)
-    assert r.avg == pytest.approx(0.7323, abs=1e-3) and r.relative_gain == pytest.approx(0.0, abs=1e-4)
+    baseline = get_task("digits").spec.baseline_score
+    assert r.avg == pytest.approx(baseline, abs=1e-4) and r.relative_gain == pytest.approx(0.0, abs=1e-3)
     assert r.prompt_tokens > 1000 and r.completion_tokens > 0
     records = read_records(tmp_path / "out" / "trajectories" / "digits" / "run-0.jsonl")
     assert [x.reward_kind for x in records] == ["format_error", "metric", "format_error", "non_edit"]
@@ -94,7 +96,7 @@ def test_parallel_resumable_reproducible_bench(data_dir: Path, tmp_path: Path) -
                          parallel=2, sandbox="local", data_dir=str(data_dir))
     results = Benchmark(config, out).run(progress=False)
     by_task = {r.task_id: r for r in results}
-    assert by_task["digits"].relative_gain == pytest.approx(0.34, abs=0.01)
+    assert by_task["digits"].relative_gain > 0.25  # the demo swaps the tree for an SVM
     assert by_task["digits"].success_rate == 1.0 and by_task["diabetes"].success_rate == 0.0
     assert by_task["digits"].scores[0] == by_task["digits"].scores[1]  # same seeds, deterministic policy
     report = (out / "results.md").read_text()

@@ -117,7 +117,7 @@ def test_broken_submissions_raise(task_id: str, prepared) -> None:
 def test_starter_runs_in_sandbox_and_grades(task_id: str, prepared) -> None:
     paths, base = prepared(task_id)
     spec = get_task(task_id).spec
-    env = gym.make(f"mlagent/{task_id}", sandbox="local", data_dir=paths.root, max_steps=5)
+    env = gym.make(f"mlagent/{task_id}", sandbox="local", data_dir=paths.root, max_steps=5, cpus=1)
     try:
         result = run_episode(env, ScriptedPolicy(baseline_replies(spec.starter_script, spec.submission_file)), seed=0)
     finally:

@@ -190,14 +190,34 @@ def prepare_task(
     return paths
 
 
-def split_answer_ids(ids: list[str], task: Task) -> tuple[list[str], list[str]]:
-    """Seeded shuffle of the test ids into (reward ids, held-back ids)."""
+def split_answer_ids(answers: pd.DataFrame, task: Task) -> tuple[list[str], list[str]]:
+    """Seeded shuffle of the test ids into (reward ids, held-back ids). When the answers take
+    few distinct values (classification), the split is stratified by them, so that both halves
+    hold every class that has two rows or more (ROC-AUC and log loss need that)."""
+    spec = task.spec
+    ids = answers[spec.id_column].astype(str).tolist()
     seed = int.from_bytes(hashlib.sha256(f"mlagent-split:{task.id}".encode()).digest()[:8], "little")
-    order = np.random.default_rng(seed).permutation(len(ids))
-    n_reward = int(round(len(ids) * task.spec.reward_fraction))
-    n_reward = min(max(n_reward, 1), len(ids) - 1)
-    shuffled = [ids[i] for i in order]
-    return shuffled[:n_reward], shuffled[n_reward:]
+    rng = np.random.default_rng(seed)
+    keys = answers[spec.target_columns].astype(str).agg("|".join, axis=1).tolist()
+    strata: dict[str, list[int]] = {}
+    if len(set(keys)) <= max(2, min(50, len(ids) // 4)):
+        for i, key in enumerate(keys):
+            strata.setdefault(key, []).append(i)
+    else:
+        strata[""] = list(range(len(ids)))
+    reward: list[int] = []
+    for key in sorted(strata):
+        members = rng.permutation(strata[key]).tolist()
+        take = len(members) * spec.reward_fraction
+        n = int(np.floor(take)) + (1 if rng.random() < take - np.floor(take) else 0)
+        if len(members) >= 2:
+            n = min(max(n, 1), len(members) - 1)
+        reward.extend(members[:n])
+    if not reward or len(reward) == len(ids):  # degenerate: fall back to one row on each side
+        order = rng.permutation(len(ids)).tolist()
+        reward = order[: max(1, min(len(ids) - 1, int(round(len(ids) * spec.reward_fraction))))]
+    chosen = set(reward)
+    return [ids[i] for i in sorted(chosen)], [ids[i] for i in range(len(ids)) if i not in chosen]
 
 
 def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
@@ -223,7 +243,7 @@ def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
         raise RuntimeError(f"{task.id}: sample submission ids differ from the answer ids")
     check_no_leak(task, public, answers)
 
-    reward_ids, final_ids = split_answer_ids(ids, task)
+    reward_ids, final_ids = split_answer_ids(answers, task)
     by_id = answers.set_index(spec.id_column, drop=False)
     by_id.loc[reward_ids].to_csv(private / "answers_reward.csv", index=False)
     by_id.loc[final_ids].to_csv(private / "answers_final.csv", index=False)

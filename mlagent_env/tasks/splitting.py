@@ -31,10 +31,11 @@ def seeded_split(
 
 
 def random_ids(n: int, seed: int, width: int = 6) -> list[str]:
-    """``n`` distinct random numeric ids as zero-padded strings, unrelated to any source order."""
+    """``n`` distinct random ``width``-digit ids (no leading zero, so they survive being read as
+    integers), unrelated to any source order."""
     rng = np.random.default_rng(seed)
-    space = 10**width
-    if n > space // 2:
+    low, high = 10 ** (width - 1), 10**width
+    if n > (high - low) // 2:
         raise ValueError("id space too small; increase width")
-    ids = rng.choice(space, size=n, replace=False)
-    return [str(i).zfill(width) for i in ids]
+    ids = rng.choice(high - low, size=n, replace=False) + low
+    return [str(i) for i in ids]
