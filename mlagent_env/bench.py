@@ -61,6 +61,8 @@ class BenchConfig:
     exec_timeout_s: float | None = None
     allow_fixture: bool = False
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    reset_options: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Per task, per run: options for ``env.reset`` (e.g. ``{"ideas": [...]}`` for exploration)."""
 
     def identity(self) -> dict[str, Any]:
         """What must not change between a run and its resumption."""
@@ -156,8 +158,10 @@ class Benchmark:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="mlagent local sandbox")
             env = RecordEpisode(gym.make(f"mlagent/{task_id}", **kwargs), traj)
+        per_run = self.config.reset_options.get(task_id, [])
+        options = per_run[run] if run < len(per_run) else None
         try:
-            result = run_episode(env, build_policy(self.config.policy, task_id), seed=seed)
+            result = run_episode(env, build_policy(self.config.policy, task_id), seed=seed, options=options)
         finally:
             env.close()
         path = self._episode_path(task_id, run)
