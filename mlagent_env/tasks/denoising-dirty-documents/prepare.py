@@ -1,0 +1,86 @@
+"""denoising-dirty-documents: Kaggle's scanned pages with stains (noisy PNG) and their clean versions.
+
+Kaggle's own test images have no public targets, so, like MLE-bench, the test set is a seeded 20%
+of the labelled train images: their noisy PNGs go to ``public/test/``, their clean pixels (grey
+level / 255) to ``private/answers.csv`` with one row per pixel, id ``<image>_<row>_<col>``
+(1-based). Every image is renamed to a random number, consistently in ``train/``,
+``train_cleaned/`` and ``test/``.
+
+Raw layout (after unzipping the competition archive and its inner zips)::
+
+    train/<n>.png            noisy training pages (greyscale, 540 px wide, 258 or 420 px high)
+    train_cleaned/<n>.png    the same pages, cleaned (same file names)
+    test/<n>.png             Kaggle's unlabelled test pages (not used)
+    sampleSubmission.csv     Kaggle's sample submission (not used)
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+from tqdm import tqdm
+
+from mlagent_env.errors import DataUnavailable
+from mlagent_env.tasks.acquire import kaggle_competition
+from mlagent_env.tasks.splitting import random_ids, seeded_split
+
+COMPETITION = "denoising-dirty-documents"
+TEST_FRACTION = 0.2
+SPLIT_SEED = 20261201
+NAME_SEED = 20261202
+
+
+def download(raw: Path) -> None:
+    """The Kaggle route: the competition archive, with its inner zips extracted."""
+    try:
+        kaggle_competition(COMPETITION, raw)
+    except DataUnavailable as exc:
+        raise DataUnavailable(
+            f"{exc}. The inner train.zip and train_cleaned.zip must be extracted too, so that the folders "
+            f"train/ and train_cleaned/ of PNG files lie directly in {raw}."
+        ) from None
+
+
+def pixel_table(path: Path, name: str) -> pd.DataFrame:
+    """One row per pixel of a greyscale image: ``id`` = ``<name>_<row>_<col>`` (1-based), ``value`` in [0, 1]."""
+    with Image.open(path) as img:
+        pixels = np.asarray(img.convert("L"), dtype=np.float64) / 255.0
+    rows, cols = np.indices(pixels.shape)
+    ids = np.char.add(
+        np.char.add(np.char.add(f"{name}_", (rows.ravel() + 1).astype(str)), "_"), (cols.ravel() + 1).astype(str)
+    )
+    return pd.DataFrame({"id": ids.astype(object), "value": pixels.ravel()})
+
+
+def prepare(raw: Path, public: Path, private: Path) -> None:
+    noisy_dir, clean_dir = raw / "train", raw / "train_cleaned"
+    noisy = sorted(p.name for p in noisy_dir.glob("*.png"))
+    clean = sorted(p.name for p in clean_dir.glob("*.png"))
+    if not noisy or noisy != clean:
+        missing = sorted(set(noisy) ^ set(clean))[:5]
+        raise DataUnavailable(
+            f"{raw}: train/ and train_cleaned/ must hold the same non-empty set of PNG files "
+            f"(found {len(noisy)} and {len(clean)}; differing e.g. {missing}); unzip train.zip and train_cleaned.zip again"
+        )
+    # new names: random numbers without leading zeros, so that `<name>_<row>_<col>` stays unambiguous
+    new_names = [str(int(i) + 1) for i in random_ids(len(noisy), seed=NAME_SEED, width=6)]
+    frame = pd.DataFrame({"source": noisy, "name": new_names})
+    train, test = seeded_split(frame, test_fraction=TEST_FRACTION, seed=SPLIT_SEED)
+
+    for folder in ("train", "train_cleaned", "test"):
+        (public / folder).mkdir()
+    for src, name in tqdm(zip(train["source"], train["name"]), total=len(train), desc="train images"):
+        shutil.copyfile(noisy_dir / src, public / "train" / f"{name}.png")
+        shutil.copyfile(clean_dir / src, public / "train_cleaned" / f"{name}.png")
+
+    tables = []
+    for src, name in tqdm(zip(test["source"], test["name"]), total=len(test), desc="test images"):
+        shutil.copyfile(noisy_dir / src, public / "test" / f"{name}.png")
+        tables.append(pixel_table(clean_dir / src, name))
+    answers = pd.concat(tables, ignore_index=True)
+    answers.to_csv(private / "answers.csv", index=False)
+    pd.DataFrame({"id": answers["id"], "value": 1.0}).to_csv(public / "sample_submission.csv", index=False)
