@@ -20,6 +20,7 @@ agent's commands).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import string
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from mlagent_env.llm import TextLLM
 from mlagent_env.prompt import HistoryItem, PromptContext, render_messages, render_prompt
 from mlagent_env.reward import RewardConfig, RewardKind, flat_reward, metric_reward, task_alpha
 from mlagent_env.sandbox import DATA_DIR_NAME, DirEntry, Sandbox, SandboxSpec, make_sandbox
+from mlagent_env.sandbox.image import RUNTIME_REPO
 from mlagent_env.tasks import data as D
 from mlagent_env.tasks.grading import grade, medal
 from mlagent_env.tasks.registry import Task, get_task
@@ -420,6 +422,8 @@ class MLAgentEnv(gym.Env[str, str]):
             starter_dir=self.task.starter_dir,
             public_dir=self._paths.public,
             hidden_dirs=self._paths.hidden,
+            # Docker: $MLAGENT_IMAGE, else the variant the task needs (sandbox_options={"image": ...} wins)
+            image=os.environ.get("MLAGENT_IMAGE") or f"{RUNTIME_REPO}:{self.task.spec.resources.image}",
             **self.limits,  # type: ignore[arg-type]
         )
         self._sandbox = make_sandbox(self.sandbox_kind, spec, **self.sandbox_options)

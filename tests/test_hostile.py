@@ -61,7 +61,7 @@ CASES: list[tuple[str, list[str] | list[object], str, str]] = [
     ("allocates-10gb", script("mem.py", "x = bytearray(10 * 1024**3)\nx[::4096] = b'1' * len(x[::4096])\n"), CORNER, "out of memory"),
     ("prints-100mb", script("spam.py", "import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)\n"), NON_EDIT, "truncated"),
     ("fork-bomb", script("fork.py", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"), CORNER, "timed out"),
-    ("deletes-workspace", script("rm.py", "import os, shutil\nshutil.rmtree(os.getcwd())\n"), NON_EDIT, "executed"),
+    ("deletes-workspace", script("rm.py", "import os, shutil\nshutil.rmtree(os.getcwd(), ignore_errors=True)\nprint(sorted(os.listdir('.')) if os.path.exists('.') else 'gone')\n"), NON_EDIT, "executed"),
     ("background-daemon", script("daemon.py", "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '4242'])\nprint('spawned')\n"), NON_EDIT, "spawned"),
     ("ansi-and-control-output", script("ansi.py", "print('\\x1b[31mred\\x1b[0m \\x07 bell \\x00 nul')\n"), NON_EDIT, "red"),
     ("bad-edit-range", [A.EditScriptSegment(script_name="train.py", start_line_number=500, end_line_number=501, new_content="x").to_reply()], ERROR, "past the end"),
@@ -84,11 +84,24 @@ def _tree_digest(root: Path) -> str:
     return h.hexdigest()
 
 
-@pytest.fixture(params=["process", "bwrap"])
+@pytest.fixture(params=["process", "bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def isolation(request: pytest.FixtureRequest) -> str:
     if request.param == "bwrap" and shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    if request.param == "docker":
+        from docker_support import ensure_slim_image
+
+        ensure_slim_image()  # skips (or fails under MLAGENT_REQUIRE_DOCKER=1) with the reason
     return request.param
+
+
+def _make(isolation: str, data_dir: Path, **kw: object) -> gym.Env:
+    if isolation == "docker":
+        from docker_support import ensure_slim_image
+
+        return gym.make("mlagent/digits", sandbox="docker", data_dir=data_dir,
+                        sandbox_options={"image": ensure_slim_image()}, **kw)
+    return gym.make("mlagent/digits", sandbox="local", data_dir=data_dir, sandbox_options={"isolation": isolation}, **kw)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -98,10 +111,7 @@ def test_hostile_reply(case, isolation: str, data_dir: Path, tmp_path: Path) -> 
     canary.mkdir()
     (canary / "secret.txt").write_text("do not touch")
     before = _tree_digest(data_dir)
-    env = gym.make(
-        "mlagent/digits", sandbox="local", data_dir=data_dir, exec_timeout_s=3, memory_mb=512,
-        sandbox_options={"isolation": isolation},
-    )
+    env = _make(isolation, data_dir, exec_timeout_s=3, memory_mb=512)
     try:
         env.reset(seed=0)
         for reply in replies:

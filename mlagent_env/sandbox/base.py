@@ -160,3 +160,70 @@ def truncate_text(text: str, limit: int) -> tuple[str, bool]:
 def join_truncated(head: str, tail: str, dropped: int, unit: str = "characters") -> str:
     """The one marker format for truncated output: head, a line saying how much was cut, tail."""
     return f"{head}\n... [{dropped} {unit} truncated] ...\n{tail}"
+
+
+class OutputCapture:
+    """Keeps the first and last ``limit // 2`` bytes of a command's output stream and counts the
+    rest, so that a command printing gigabytes costs constant memory. Shared by every backend."""
+
+    def __init__(self, limit: int) -> None:
+        self.half = max(limit // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes | memoryview) -> None:
+        chunk = bytes(chunk)
+        self.total += len(chunk)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > 2 * self.half:
+                del self.tail[: len(self.tail) - self.half]
+
+    def text(self) -> tuple[str, bool]:
+        """The captured text (UTF-8, undecodable bytes replaced) and whether anything was cut."""
+        tail = bytes(self.tail[-self.half :]) if self.tail else b""
+        dropped = self.total - len(self.head) - len(tail)
+        head_s = self.head.decode("utf-8", errors="replace")
+        tail_s = tail.decode("utf-8", errors="replace")
+        if dropped <= 0:
+            return head_s + tail_s, False
+        return join_truncated(head_s, tail_s, dropped, "bytes"), True
+
+
+def finish_exec(
+    exit_code: int | None,
+    stdout: OutputCapture,
+    stderr: OutputCapture,
+    *,
+    timed_out: bool,
+    oom_killed: bool,
+    duration_s: float,
+    timeout_s: float,
+    memory_mb: int,
+) -> ExecResult:
+    """The ExecResult of a finished command, the same way for every backend: a Python
+    ``MemoryError`` (rlimit path) counts as out-of-memory, and a line says why a command was cut."""
+    out, t1 = stdout.text()
+    err, t2 = stderr.text()
+    if timed_out:
+        exit_code = None
+    elif not oom_killed and exit_code not in (0, None) and "MemoryError" in err[-2000:]:
+        oom_killed = True
+    if timed_out:
+        err += f"\n[mlagent] command timed out after {timeout_s:g} s; all its processes were killed."
+    elif oom_killed:
+        err += f"\n[mlagent] command ran out of memory (limit {memory_mb} MB)."
+    return ExecResult(
+        exit_code=exit_code,
+        stdout=out,
+        stderr=err,
+        timed_out=timed_out,
+        oom_killed=oom_killed,
+        duration_s=duration_s,
+        output_truncated=t1 or t2,
+    )

@@ -39,14 +39,15 @@ from typing import Any, Callable, Literal
 
 from mlagent_env.errors import MLAgentError
 
-SLIM_TAG = "mlagent-runtime:slim"
-FULL_TAG = "mlagent-runtime:full"
-CUDA_TAG = "mlagent-runtime:full-cuda"
+RUNTIME_REPO = "mlagent-runtime"
+SLIM_TAG = f"{RUNTIME_REPO}:slim"
+FULL_TAG = f"{RUNTIME_REPO}:full"
+CUDA_TAG = f"{RUNTIME_REPO}:full-cuda"
 ONLINE_BASE = "python:3.11-slim"
 BASE_REPO = "mlagent-base"
 DEFAULT_SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-DEBOOTSTRAP_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+DEBOOTSTRAP_PACKAGES = ("python3", "python3-venv", "ca-certificates", "procps", "libgomp1")
 BASE_RECIPE_VERSION = "1"  # bump when the rootfs recipe changes, so that the cached base is rebuilt
 TORCH_VERSION = "2.13.0"
 TORCHVISION_VERSION = "0.28.0"
@@ -261,8 +262,18 @@ def ensure_offline_base(client: Any, suite: str = DEFAULT_SUITE, mirror: str | N
                         child.unlink()
         tar_path = work / "rootfs.tar"
         subprocess.run(
-            ["tar", "-C", str(rootfs), "--numeric-owner", "--exclude=./dev/*", "--exclude=./proc/*",
-             "--exclude=./sys/*", "-cf", str(tar_path), "."],
+            [
+                "tar",
+                "-C",
+                str(rootfs),
+                "--numeric-owner",
+                "--exclude=./dev/*",
+                "--exclude=./proc/*",
+                "--exclude=./sys/*",
+                "-cf",
+                str(tar_path),
+                ".",
+            ],
             check=True,
         )
         repo, _, version = tag.partition(":")
@@ -340,9 +351,20 @@ def wheelhouse_key(config: ImageBuildConfig, ddir: Path) -> str:
 
 def _pip_download(dest: Path, requirements: list[str], extra: list[str], log: Log) -> None:
     cmd = [
-        sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
-        "--only-binary=:all:", "--python-version", PYTHON_VERSION, "--implementation", "cp",
-        "--abi", "cp311", "-d", str(dest),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--python-version",
+        PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "-d",
+        str(dest),
     ]
     for tag in _platform_tags():
         cmd += ["--platform", tag]
@@ -377,7 +399,9 @@ def fill_wheelhouse(config: ImageBuildConfig, dest: Path | None = None, log: Log
     if config.variant == "full":
         index = config.resolved_torch_index()
         extra = ["--extra-index-url", index] if index else []
-        _pip_download(dest, [f"torch=={config.torch_version}", f"torchvision=={config.torchvision_version}"], extra, log)
+        _pip_download(
+            dest, [f"torch=={config.torch_version}", f"torchvision=={config.torchvision_version}"], extra, log
+        )
         _pip_download(dest, _requirement_lines(ddir / "requirements-full.txt"), [], log)
     marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S") + "\n")
     n = len(list(dest.glob("*.whl")))
@@ -405,7 +429,9 @@ def _prepare_context(ddir: Path, wheelhouse: Path | None) -> Path:
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 
 
-def _stream_build(client: Any, ctx: Path, tag: str, buildargs: dict[str, str], no_cache: bool, verbose: bool, log: Log) -> tuple[str, int, int]:
+def _stream_build(
+    client: Any, ctx: Path, tag: str, buildargs: dict[str, str], no_cache: bool, verbose: bool, log: Log
+) -> tuple[str, int, int]:
     """Run the build, showing a progress bar over the Dockerfile's steps. Returns (image id, steps, cached steps)."""
     try:
         from tqdm import tqdm  # noqa: PLC0415
@@ -503,7 +529,12 @@ def build_image(config: ImageBuildConfig, client: Any = None, log: Log = _stderr
 
 
 def ensure_image(
-    variant: Variant = "slim", *, offline: bool | None = True, client: Any = None, rebuild: bool = False, log: Log = _stderr
+    variant: Variant = "slim",
+    *,
+    offline: bool | None = True,
+    client: Any = None,
+    rebuild: bool = False,
+    log: Log = _stderr,
 ) -> str:
     """The tag of a runtime image of ``variant``: the existing one, or a fresh build."""
     client = client or docker_client()

@@ -36,7 +36,8 @@ from mlagent_env.sandbox.base import (
     ExecResult,
     SandboxSpec,
     is_data_path,
-    join_truncated,
+    OutputCapture,
+    finish_exec,
     normalize_relpath,
 )
 
@@ -138,38 +139,8 @@ class _CgroupLimits:
         self.dirs = {}
 
 
-class _BoundedBuffer:
-    """Keeps the first and last ``limit // 2`` bytes of a stream and counts the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self.half = max(limit // 2, 1)
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail += chunk
-            if len(self.tail) > 2 * self.half:
-                del self.tail[: len(self.tail) - self.half]
-
-    def text(self) -> tuple[str, bool]:
-        tail = bytes(self.tail[-self.half :]) if self.tail else b""
-        dropped = self.total - len(self.head) - len(tail)
-        head_s = self.head.decode("utf-8", errors="replace")
-        tail_s = tail.decode("utf-8", errors="replace")
-        if dropped <= 0:
-            return head_s + tail_s, False
-        return join_truncated(head_s, tail_s, dropped, "bytes"), True
-
-
 def _pump(
-    proc: subprocess.Popen[bytes], streams: dict[IO[bytes], _BoundedBuffer], timeout_s: float, drain: bool = False
+    proc: subprocess.Popen[bytes], streams: dict[IO[bytes], OutputCapture], timeout_s: float, drain: bool = False
 ) -> bool:
     """Read the output pipes until the process exits (True) or ``timeout_s`` passes (False),
     in one thread, blocking on the pipes and a pidfd (no polling). With ``drain``, read what is
@@ -279,8 +250,8 @@ class LocalSandbox:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        out = _BoundedBuffer(self.spec.output_limit)
-        err = _BoundedBuffer(self.spec.output_limit)
+        out = OutputCapture(self.spec.output_limit)
+        err = OutputCapture(self.spec.output_limit)
         try:
             timed_out = not _pump(proc, {proc.stdout: out, proc.stderr: err}, timeout_s)  # type: ignore[dict-item]
         finally:
@@ -290,25 +261,15 @@ class LocalSandbox:
             for stream in (proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()
-        duration = time.perf_counter() - start
-        stdout, t1 = out.text()
-        stderr, t2 = err.text()
-        code = None if timed_out else proc.returncode
-        oom = self._cg.oom_kills() > oom_before
-        if not oom and not timed_out and code not in (0, None) and "MemoryError" in stderr[-2000:]:
-            oom = True  # rlimit path: Python raises MemoryError instead of being killed
-        if timed_out:
-            stderr += f"\n[mlagent] command timed out after {timeout_s:g} s; all its processes were killed."
-        elif oom:
-            stderr += f"\n[mlagent] command ran out of memory (limit {self.spec.memory_mb} MB)."
-        return ExecResult(
-            exit_code=code,
-            stdout=stdout,
-            stderr=stderr,
+        return finish_exec(
+            proc.returncode,
+            out,
+            err,
             timed_out=timed_out,
-            oom_killed=oom,
-            duration_s=duration,
-            output_truncated=t1 or t2,
+            oom_killed=self._cg.oom_kills() > oom_before,
+            duration_s=time.perf_counter() - start,
+            timeout_s=timeout_s,
+            memory_mb=self.spec.memory_mb,
         )
 
     def read_file(self, path: str) -> bytes:

@@ -38,12 +38,14 @@ def kaggle_competition(competition: str, raw: Path) -> None:
     unzip_all(raw)
 
 
-def unzip_all(folder: Path, max_rounds: int = 3) -> None:
+def unzip_all(folder: Path, max_rounds: int = 3, keep_archives: bool = False) -> None:
     """Extract every ``.zip`` in ``folder`` in place (zips inside zips too), refusing paths that
-    would leave the folder; each archive is removed once extracted."""
+    would leave the folder. Downloaded archives are removed once extracted; with
+    ``keep_archives`` (a folder the user filled by hand) they stay, and a ``<name>.zip.extracted``
+    marker keeps them from being extracted twice."""
     root = folder.resolve()
     for _ in range(max_rounds):
-        zips = sorted(folder.rglob("*.zip"))
+        zips = [z for z in sorted(folder.rglob("*.zip")) if not Path(str(z) + ".extracted").exists()]
         if not zips:
             return
         for zpath in zips:
@@ -54,4 +56,7 @@ def unzip_all(folder: Path, max_rounds: int = 3) -> None:
                     if root != target and root not in target.parents:
                         raise DataUnavailable(f"{zpath.name} holds a path outside the data folder: {member}")
                 zf.extractall(dest)
-            zpath.unlink()
+            if keep_archives:
+                Path(str(zpath) + ".extracted").touch()
+            else:
+                zpath.unlink()

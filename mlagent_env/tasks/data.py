@@ -141,6 +141,10 @@ def acquire(task: Task, paths: TaskPaths, raw_dir: str | Path | None = None) -> 
                 raise
             except Exception as exc:
                 raise DataUnavailable(f"download of {task.id} failed: {exc}\n{_manual_instructions(task, raw)}") from exc
+    if any(raw.glob("*.zip")):  # the competition's zip dropped in as downloaded
+        from mlagent_env.tasks.acquire import unzip_all  # noqa: PLC0415
+
+        unzip_all(raw, keep_archives=True)
     _verify_raw_checksums(task, raw)
     return raw
 

@@ -34,9 +34,15 @@ class Resources(_Strict):
     gpu_recommended: bool = False
     exec_timeout_s: float = Field(600.0, gt=0, description="Default time limit of one Execute Script.")
     memory_mb: int = Field(4096, gt=0, description="Default memory limit of the sandbox.")
+    image: Literal["slim", "full"] = Field(
+        "full", description="Runtime image variant for the Docker sandbox: slim (numpy, pandas, scikit-learn) or full."
+    )
 
 
 class RawFile(_Strict):
+    """A file or folder that the raw download must contain (relative to ``raw/<task>``).
+    ``sha256`` is checked for files when given; folders have none."""
+
     name: str
     sha256: str | None = None
 
