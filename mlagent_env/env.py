@@ -192,23 +192,20 @@ class MLAgentEnv(gym.Env[str, str]):
             self._prev_metric = self._best_metric = None
             self._submission_digest = None
             self._tools.state = ToolState()  # type: ignore[union-attr]
-            self._ideas = [str(i) for i in options.get("ideas", [])]
-        if "ideas" in options and state is not None:
+            self._ideas = []
+        if "ideas" in options:
             self._ideas = [str(i) for i in options["ideas"]]
         self._done = False
-        ctx = self.prompt_context()
-        obs = sanitize_text(render_prompt(ctx))
-        self._last_text = obs
         info = {
             "task_id": self.task.id,
             "fixture_data": self._fixture,
             "step": self._step,
-            "prompt": obs,
-            "messages": [dict(m, content=sanitize_text(m["content"])) for m in render_messages(ctx)],
+            **self._next_prompt(),
             "best_metric": self._best_metric,
             "elapsed_s": self._elapsed,
         }
-        return obs, info
+        self._last_text = info["prompt"]
+        return info["prompt"], info
 
     def step(self, action: str | A.Action) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         """Parse and carry out one action; return the observation, the unified reward, whether the
@@ -258,7 +255,6 @@ class MLAgentEnv(gym.Env[str, str]):
         truncated = not terminated and (self._step >= self.max_steps or self._elapsed >= self.time_limit_s)
         observation = sanitize_text(observation)
         self._last_text = observation
-        ctx = self.prompt_context()
         info: dict[str, Any] = {
             "action": parsed.to_dict() if parsed is not None else None,
             "valid": parsed is not None,
@@ -268,8 +264,7 @@ class MLAgentEnv(gym.Env[str, str]):
             "exec": exec_info,
             "elapsed_s": self._elapsed,
             "step": self._step,
-            "prompt": sanitize_text(render_prompt(ctx)),
-            "messages": [dict(m, content=sanitize_text(m["content"])) for m in render_messages(ctx)],
+            **self._next_prompt(),
         }
         if terminated or truncated:
             self._done = True
@@ -328,6 +323,14 @@ class MLAgentEnv(gym.Env[str, str]):
             history=list(self._history),
             ideas=list(self._ideas),
         )
+
+    def _next_prompt(self) -> dict[str, Any]:
+        """``prompt`` and ``messages`` for the next step, as the info dicts carry them."""
+        ctx = self.prompt_context()
+        return {
+            "prompt": sanitize_text(render_prompt(ctx)),
+            "messages": [dict(m, content=sanitize_text(m["content"])) for m in render_messages(ctx)],
+        }
 
     def _workspace_listing(self) -> list[DirEntry]:
         """The agent's files recursively, and only the top level of the (possibly huge) data folder."""
