@@ -7,7 +7,6 @@ restore any step and SFT can render the same prompt again.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from pathlib import Path

@@ -8,6 +8,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # shared test helpers (task_support, docker_support)
 
+from docker_support import docker_client, docker_sandbox, slim_image, task_dirs  # noqa: E402,F401  (shared fixtures)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 

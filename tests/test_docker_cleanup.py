@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from docker_support import docker_client, docker_sandbox, slim_image, task_dirs  # noqa: F401 (fixtures)
 from mlagent_env.sandbox import docker as dsb
 from mlagent_env.sandbox.reap import reap
 

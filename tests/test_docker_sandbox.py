@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from docker_support import docker_client, docker_sandbox, slim_image, task_dirs  # noqa: F401 (fixtures)
 from mlagent_env.errors import PathEscapeError, ReadOnlyPathError, SandboxError, WorkspaceFileNotFound
 from mlagent_env.sandbox.base import SandboxSpec
 

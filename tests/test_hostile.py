@@ -4,7 +4,6 @@ reward kind and reward; the env keeps working; nothing outside the workspace cha
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import shutil
 import tarfile
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest

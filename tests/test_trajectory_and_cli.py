@@ -10,7 +10,6 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-from mlagent_env import actions as A
 from mlagent_env.agents import ReplayPolicy, ScriptedPolicy
 from mlagent_env.cli import main
 from mlagent_env.runner import run_episode

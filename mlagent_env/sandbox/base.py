@@ -9,6 +9,7 @@ paths relative to the workspace root; anything that would leave the workspace ra
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,3 +228,44 @@ def finish_exec(
         duration_s=duration_s,
         output_truncated=t1 or t2,
     )
+
+
+def compute_env(spec: SandboxSpec) -> dict[str, str]:
+    """Environment variables every backend sets for the agent's commands: thread counts from the
+    CPU quota (one BLAS thread otherwise), the host's BLAS correctness settings, the spec's own."""
+    env = {"OPENBLAS_NUM_THREADS": "1"}
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # correctness settings of this CPU's BLAS
+        if key in os.environ:
+            env[key] = os.environ[key]
+    if spec.cpus:
+        n = str(max(1, int(spec.cpus)))
+        env.update(OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n)
+    env.update(spec.env)
+    return env
+
+
+class SandboxLifecycle:
+    """What every backend shares around :meth:`close`: context manager, closed check, finaliser."""
+
+    _closed: bool = False
+
+    def close(self) -> None:  # pragma: no cover - implemented by the backends
+        raise NotImplementedError
+
+    def __enter__(self) -> "SandboxLifecycle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # best effort; close() is the contract
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _check_open(self) -> None:
+        if self._closed:
+            from mlagent_env.errors import SandboxError  # noqa: PLC0415
+
+            raise SandboxError("this sandbox is closed")

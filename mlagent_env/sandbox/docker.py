@@ -65,6 +65,8 @@ from mlagent_env.sandbox.base import (
     SandboxSpec,
     is_data_path,
     OutputCapture,
+    SandboxLifecycle,
+    compute_env,
     finish_exec,
     normalize_relpath,
 )
@@ -586,7 +588,7 @@ def wipe_workspace(handle: ContainerHandle) -> None:
 
 
 # --------------------------------------------------------------------------- the sandbox
-class DockerSandbox:
+class DockerSandbox(SandboxLifecycle):
     """One container per episode; see the module docstring for what is isolated and how."""
 
     def __init__(
@@ -763,33 +765,9 @@ class DockerSandbox:
         else:
             discard(self._client, handle)
 
-    def __enter__(self) -> "DockerSandbox":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:  # best effort; close() is the contract
-        try:
-            self.close()
-        except Exception:
-            pass
-
     # ------------------------------------------------------------------ helpers
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxError("this sandbox is closed")
-
     def _command_env(self) -> dict[str, str]:
-        env: dict[str, str] = {"OPENBLAS_NUM_THREADS": "1"}
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # correctness settings of this CPU's BLAS
-            if key in os.environ:
-                env[key] = os.environ[key]
-        if self.spec.cpus:
-            n = str(max(1, int(self.spec.cpus)))
-            env.update(OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n)
-        env.update(self.spec.env)
-        return env
+        return compute_env(self.spec)
 
     def _copy_starter(self, starter: Path) -> None:
         def ignore(folder: str, names: list[str]) -> list[str]:

@@ -37,6 +37,8 @@ from mlagent_env.sandbox.base import (
     SandboxSpec,
     is_data_path,
     OutputCapture,
+    SandboxLifecycle,
+    compute_env,
     finish_exec,
     normalize_relpath,
 )
@@ -194,7 +196,7 @@ def _bwrap_available() -> bool:
     return shutil.which("bwrap") is not None
 
 
-class LocalSandbox:
+class LocalSandbox(SandboxLifecycle):
     """A temporary workspace on this machine. See the module docstring for what it does and does not isolate."""
 
     def __init__(
@@ -346,23 +348,7 @@ class LocalSandbox:
         self._cg.remove()
         shutil.rmtree(self._root, ignore_errors=True)
 
-    def __enter__(self) -> "LocalSandbox":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:  # best effort; close() is the contract
-        try:
-            self.close()
-        except Exception:
-            pass
-
     # ------------------------------------------------------------------ helpers
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxError("this sandbox is closed")
-
     def _ensure_workspace(self) -> None:
         """Recreate the workspace and the data link if a command deleted them."""
         self.workspace.mkdir(parents=True, exist_ok=True)
@@ -434,17 +420,10 @@ class LocalSandbox:
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "MPLBACKEND": "Agg",
-            "OPENBLAS_NUM_THREADS": "1",
         }
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # correctness settings of this host's BLAS
-            if key in os.environ:
-                env[key] = os.environ[key]
-        if self.spec.cpus:
-            n = str(max(1, int(self.spec.cpus)))
-            env.update(OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n)
         if not self.spec.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ""
-        env.update(self.spec.env)
+        env.update(compute_env(self.spec))
         return env
 
     def _bwrap_prefix(self) -> list[str]:
