@@ -1,6 +1,6 @@
 """Overhead of env.step(Execute Script) over running the same script with subprocess.run.
 
-    python benchmarks/step_overhead.py [--runs 40] [--out benchmarks/results]
+    python benchmarks/step_overhead.py [--runs 40] [--out runs/benchmarks]
 
 Both are measured in the same run, interleaved, on the same interpreter and the same trivial
 script; the ratio of medians is printed for each local isolation mode (target: <= 1.2 for the
@@ -31,7 +31,7 @@ SCRIPT = "print('hello')\n"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--out", default="runs/benchmarks")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="mlagent local sandbox")
     out = Path(args.out)
