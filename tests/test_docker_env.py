@@ -70,3 +70,24 @@ def test_answers_are_not_reachable(make, data_dir: Path) -> None:
     assert "False" in obs and "HITS none" in obs and "'train.csv'" in obs
     for line in answers:  # no answer row appears anywhere the agent can read
         assert line not in obs
+
+
+def test_reset_takes_containers_from_a_warm_pool(data_dir: Path) -> None:
+    from mlagent_env.sandbox.pool import WarmPool
+
+    image = ensure_slim_image()
+    pool = WarmPool(size=1)
+    env = gym.make("mlagent/digits", sandbox="docker", data_dir=data_dir,
+                   sandbox_options={"image": image, "pool": pool})
+    try:
+        for _ in range(3):
+            env.reset(seed=0)
+            obs, *_ = env.step(A.ExecuteScript(script_name="train.py"))
+            assert "validation accuracy" in obs
+            env.step(A.WriteFile(file_name="scratch.txt", content="from the previous episode"))
+        env.reset(seed=0)
+        assert not env.unwrapped._sandbox.exists("scratch.txt"), "a reused container starts clean"
+        assert pool.hits >= 1
+    finally:
+        env.close()
+        pool.close()
