@@ -23,8 +23,8 @@ def script(name: str, code: str) -> list[str]:
     return [A.WriteFile(file_name=name, content=code).to_reply(), A.ExecuteScript(script_name=name).to_reply()]
 
 
-# (case id, replies, expected reward kind of the last reply, text the observation must contain)
-CASES: list[tuple[str, list[str] | list[object], str, str]] = [
+# (case id, replies, expected reward kind(s) of the last reply, text the observation must contain)
+CASES: list[tuple[str, list[str] | list[object], str | tuple[str, ...], str]] = [
     ("empty", [""], FORMAT, "empty"),
     ("whitespace", [" \n\t "], FORMAT, "empty"),
     ("garbage", ["asdf qwer zxcv"], FORMAT, "no action found"),
@@ -62,6 +62,7 @@ CASES: list[tuple[str, list[str] | list[object], str, str]] = [
     ("fork-bomb", script("fork.py", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"), CORNER, "timed out"),
     ("deletes-workspace", script("rm.py", "import os, shutil\nshutil.rmtree(os.getcwd(), ignore_errors=True)\nprint(sorted(os.listdir('.')) if os.path.exists('.') else 'gone')\n"), NON_EDIT, "executed"),
     ("background-daemon", script("daemon.py", "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '4242'])\nprint('spawned')\n"), NON_EDIT, "spawned"),
+    ("kills-its-parent", script("pk.py", "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(0.2)\nprint('done')\n"), (ERROR, NON_EDIT), "executed"),
     ("ansi-and-control-output", script("ansi.py", "print('\\x1b[31mred\\x1b[0m \\x07 bell \\x00 nul')\n"), NON_EDIT, "red"),
     ("bad-edit-range", [A.EditScriptSegment(script_name="train.py", start_line_number=500, end_line_number=501, new_content="x").to_reply()], ERROR, "past the end"),
     ("undo-without-edit", [A.UndoEditScript(script_name="train.py").to_reply()], ERROR, "no edit"),
@@ -115,9 +116,10 @@ def test_hostile_reply(case, isolation: str, data_dir: Path, tmp_path: Path) -> 
         env.reset(seed=0)
         for reply in replies:
             obs, reward, terminated, truncated, info = env.step(reply)
-        assert info["reward_kind"] == kind, obs[:2000]
-        assert reward == REWARD[kind]
-        assert info["valid"] == (kind != FORMAT)
+        kinds = kind if isinstance(kind, tuple) else (kind,)  # some attacks land differently per backend
+        assert info["reward_kind"] in kinds, obs[:2000]
+        assert reward == REWARD[info["reward_kind"]]
+        assert info["valid"] == (info["reward_kind"] != FORMAT)
         assert text in obs, obs[:2000]
         assert env.observation_space.contains(obs)
         assert not terminated and not truncated

@@ -19,7 +19,6 @@ import os
 import selectors
 import shutil
 import signal
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -27,21 +26,27 @@ import time
 import uuid
 import warnings
 from pathlib import Path
-from typing import IO, Literal, Sequence
+from typing import Literal, Sequence
 
-from mlagent_env.errors import PathEscapeError, ReadOnlyPathError, SandboxError, WorkspaceFileNotFound
+from mlagent_env.errors import (
+    PathEscapeError,
+    ReadOnlyPathError,
+    SandboxError,
+    WorkspaceFileNotFound,
+)
 from mlagent_env.sandbox.base import (
     DATA_DIR_NAME,
     DirEntry,
     ExecResult,
-    SandboxSpec,
-    is_data_path,
     OutputCapture,
     SandboxLifecycle,
+    SandboxSpec,
     compute_env,
     finish_exec,
+    is_data_path,
     normalize_relpath,
 )
+from mlagent_env.sandbox.launcher import Launcher
 
 Isolation = Literal["process", "bwrap"]
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -90,7 +95,7 @@ class _CgroupLimits:
         return "memory" in self.dirs
 
     def attach_script(self) -> str:
-        """Shell code that moves the shell itself into the cgroups (its exec'd command stays there)."""
+        """Shell code that moves the shell itself into the cgroups (what it execs stays there)."""
         return "".join(f'echo $$ > "{d}/cgroup.procs" || exit 126; ' for d in self.dirs.values())
 
     def pids(self) -> set[int]:
@@ -114,10 +119,10 @@ class _CgroupLimits:
             pass
         return 0
 
-    def kill_all(self, deadline_s: float = 5.0) -> None:
+    def kill_all(self, deadline_s: float = 5.0, exclude: set[int] = frozenset()) -> None:  # type: ignore[assignment]
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:
-            pids = self.pids()
+            pids = self.pids() - exclude
             if not pids:
                 return
             for pid in pids:
@@ -141,55 +146,61 @@ class _CgroupLimits:
         self.dirs = {}
 
 
-def _pump(
-    proc: subprocess.Popen[bytes], streams: dict[IO[bytes], OutputCapture], timeout_s: float, drain: bool = False
-) -> bool:
-    """Read the output pipes until the process exits (True) or ``timeout_s`` passes (False),
-    in one thread, blocking on the pipes and a pidfd (no polling). With ``drain``, read what is
-    left until the pipes close or the time is up."""
-    deadline = time.monotonic() + max(timeout_s, 0.0)
-    sel = selectors.DefaultSelector()
-    pidfd = -1
-    try:
-        for stream in streams:
-            if stream is not None and not stream.closed:
-                os.set_blocking(stream.fileno(), False)
-                sel.register(stream, selectors.EVENT_READ)
-        if not drain:
-            try:
-                pidfd = os.pidfd_open(proc.pid)
-                sel.register(pidfd, selectors.EVENT_READ)
-            except (AttributeError, OSError):
-                pidfd = -1
-        exited = drain or proc.poll() is not None
-        while sel.get_map():
-            if exited and len(sel.get_map()) == (1 if pidfd >= 0 and pidfd in sel.get_map() else 0):
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for key, _ in sel.select(min(remaining, 0.5) if pidfd < 0 and not drain else remaining):
-                if key.fileobj == pidfd:
-                    sel.unregister(pidfd)
-                    exited = True
-                    continue
-                try:
-                    chunk = os.read(key.fd, 65536)
-                except BlockingIOError:
-                    continue
-                if chunk:
-                    streams[key.fileobj].feed(chunk)  # type: ignore[index]
-                else:
-                    sel.unregister(key.fileobj)
-            if not exited and pidfd < 0:
-                exited = proc.poll() is not None
-            if exited and not drain:
-                return True  # leftovers holding the pipes are killed, then drained
-        return exited or proc.poll() is not None
-    finally:
-        sel.close()
-        if pidfd >= 0:
-            os.close(pidfd)
+class _Streams:
+    """A command's output pipes, read without threads or polling: one selector over the pipes and
+    the launcher's socket (which becomes readable when the command exits)."""
+
+    def __init__(self, pipes: dict[int, OutputCapture]) -> None:
+        self.pipes = pipes
+        self.open = set(pipes)
+        for fd in pipes:
+            os.set_blocking(fd, False)
+
+    def _read(self, fd: int) -> None:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if chunk:
+            self.pipes[fd].feed(chunk)
+        else:
+            self.open.discard(fd)
+
+    def pump(self, launcher: Launcher, deadline: float) -> tuple[str, int | None]:
+        """Read output until the command exits (``("exited", code)``), its launcher dies
+        (``("lost", None)``) or the deadline passes (``("timeout", None)``)."""
+        with selectors.DefaultSelector() as sel:
+            for fd in self.open:
+                sel.register(fd, selectors.EVENT_READ)
+            sel.register(launcher.sock, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return "timeout", None
+                for key, _ in sel.select(remaining):
+                    if key.fileobj is launcher.sock:
+                        code = launcher.read_exit()
+                        return ("exited", code) if code is not None else ("lost", None)
+                    fd = int(key.fd)
+                    self._read(fd)
+                    if fd not in self.open:
+                        sel.unregister(fd)
+
+    def drain(self, deadline: float) -> None:
+        """Read what is left until every pipe is closed or the deadline passes."""
+        with selectors.DefaultSelector() as sel:
+            for fd in self.open:
+                sel.register(fd, selectors.EVENT_READ)
+            while self.open and (remaining := deadline - time.monotonic()) > 0:
+                for key, _ in sel.select(remaining):
+                    fd = int(key.fd)
+                    self._read(fd)
+                    if fd not in self.open:
+                        sel.unregister(fd)
+
+    def close(self) -> None:
+        for fd in self.pipes:
+            os.close(fd)
 
 
 def _bwrap_available() -> bool:
@@ -220,6 +231,7 @@ class LocalSandbox(SandboxLifecycle):
         self._tmp.mkdir()
         self._public = Path(spec.public_dir).resolve() if spec.public_dir else None
         self._closed = False
+        self._launcher: Launcher | None = None
         self._cg = _CgroupLimits(f"mlagent-{uuid.uuid4().hex[:12]}", spec.memory_mb, spec.pids_limit)
         self._ensure_workspace()
         if spec.starter_dir is not None:
@@ -234,37 +246,37 @@ class LocalSandbox(SandboxLifecycle):
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
         self._check_open()
         self._ensure_workspace()
-        inner = self._bwrap_prefix() + list(argv) if self.isolation == "bwrap" else list(argv)
-        # A shell joins the cgroups before anything runs (outside bubblewrap, where /sys is
-        # writable), sets the rlimit fallback, then execs the command: no race, ~1 ms.
-        prelude = self._cg.attach_script()
-        if not self._cg.has_memory:
-            prelude += f"ulimit -v {self.spec.memory_mb * 1024} 2>/dev/null; "
-        cmd = ["/bin/sh", "-c", prelude + 'exec "$@"', "sh", *inner] if prelude else inner
+        cmd = self._bwrap_prefix() + list(argv) if self.isolation == "bwrap" else list(argv)
         oom_before = self._cg.oom_kills()
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=self.workspace,
-            env=self._command_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
         out = OutputCapture(self.spec.output_limit)
         err = OutputCapture(self.spec.output_limit)
-        try:
-            timed_out = not _pump(proc, {proc.stdout: out, proc.stderr: err}, timeout_s)  # type: ignore[dict-item]
-        finally:
-            # Nothing a command started may outlive it: background children die with it.
-            self._kill_tree(proc)
-            _pump(proc, {proc.stdout: out, proc.stderr: err}, 2.0, drain=True)  # type: ignore[dict-item]
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+        start = time.perf_counter()
+        launcher = self._launcher_ready()
+        started = launcher.start(cmd, str(self.workspace), self._command_env())
+        code: int | None = None
+        timed_out = False
+        if isinstance(started, str):  # it could not even start (e.g. the pids limit is reached)
+            err.feed(started.encode())
+            code = 126
+        else:
+            streams = _Streams({started.stdout_fd: out, started.stderr_fd: err})
+            try:
+                state, code = streams.pump(launcher, time.monotonic() + timeout_s)
+                timed_out = state == "timeout"
+            finally:
+                # Nothing a command started may outlive it: background children die with it.
+                self._kill_leftovers(started.pid, launcher.pid)
+            if timed_out:
+                _, code = streams.pump(launcher, time.monotonic() + 5.0)  # collect the exit report
+            streams.drain(time.monotonic() + 2.0)
+            streams.close()
+            if not launcher.alive():  # the command killed its launcher: a new one starts next time
+                self._stop_launcher()
+                if code is None:
+                    err.feed(b"\n[mlagent] the command killed the sandbox's launcher; exit status unknown")
+                    code = -1
         return finish_exec(
-            proc.returncode,
+            code,
             out,
             err,
             timed_out=timed_out,
@@ -345,6 +357,7 @@ class LocalSandbox(SandboxLifecycle):
         if self._closed:
             return
         self._closed = True
+        self._stop_launcher()
         self._cg.remove()
         shutil.rmtree(self._root, ignore_errors=True)
 
@@ -442,13 +455,25 @@ class LocalSandbox(SandboxLifecycle):
         args += ["--chdir", str(self.workspace)]
         return args
 
-    def _kill_tree(self, proc: subprocess.Popen[bytes]) -> None:
+    def _kill_leftovers(self, pid: int, launcher_pid: int) -> None:
+        """Kill the command's process group and everything else in the sandbox's cgroups
+        (processes that left the group with setsid), sparing the launcher."""
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self._cg.kill_all()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        self._cg.kill_all(exclude={launcher_pid})
+
+    def _launcher_ready(self) -> Launcher:
+        if self._launcher is None or not self._launcher.alive():
+            self._stop_launcher()
+            prelude = self._cg.attach_script()
+            if not self._cg.has_memory:
+                prelude += f"ulimit -v {self.spec.memory_mb * 1024} 2>/dev/null; "
+            self._launcher = Launcher(prelude)
+        return self._launcher
+
+    def _stop_launcher(self) -> None:
+        if self._launcher is not None:
+            self._launcher.close()
+            self._launcher = None
