@@ -1,10 +1,11 @@
 """LocalSandbox: runs an episode's commands on this machine, in a private temporary workspace.
 
-For development and notebooks. Each command runs in its own session / process group with a
-clean environment (no host secrets), memory is capped (a cgroup when one can be created, else
-``ulimit -v``), a pids cgroup contains fork bombs where cgroups are writable, the output is read
-incrementally and truncated head + tail, and on timeout (or when the command ends) every process
-it left is killed. File operations refuse paths that leave the workspace, including symlinks.
+For development and notebooks. Each command runs in its own session with a clean environment
+(no host secrets). Memory is capped by a memory cgroup when one can be created (else
+``ulimit -v``), a pids cgroup contains fork bombs, and both are joined once by the sandbox's
+launcher (``launcher.py``), which forks every command. Output is read incrementally and
+truncated head + tail; on timeout, and whenever a command ends, every process it left is killed.
+File operations refuse paths that leave the workspace, symlinks included.
 
 ``isolation="process"`` (default) gives no filesystem isolation: a script could read the task's
 answers or write outside the workspace. ``isolation="bwrap"`` runs each command under
