@@ -65,12 +65,18 @@ class BenchConfig:
     """Per task, per run: options for ``env.reset`` (e.g. ``{"ideas": [...]}`` for exploration)."""
 
     def identity(self) -> dict[str, Any]:
-        """What must not change between a run and its resumption."""
+        """What must not change between a run and its resumption. Where the policy is served
+        (URL, key, timeout) may change; the tasks, run count and parallelism may too; each finished
+        episode's reset options are checked on their own (:meth:`Benchmark.run`)."""
         d = asdict(self)
-        d["policy"] = self.policy.to_dict()
-        for key in ("parallel", "tasks", "runs"):
+        d["policy"] = {k: v for k, v in self.policy.to_dict().items() if k not in ("base_url", "api_key_env", "timeout_s")}
+        for key in ("parallel", "tasks", "runs", "reset_options"):
             d.pop(key)
         return d
+
+    def options_for(self, task_id: str, run: int) -> dict[str, Any] | None:
+        per_run = self.reset_options.get(task_id, [])
+        return per_run[run] if run < len(per_run) else None
 
 
 @dataclass
@@ -158,8 +164,7 @@ class Benchmark:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="mlagent local sandbox")
             env = RecordEpisode(gym.make(f"mlagent/{task_id}", **kwargs), traj)
-        per_run = self.config.reset_options.get(task_id, [])
-        options = per_run[run] if run < len(per_run) else None
+        options = self.config.options_for(task_id, run)
         try:
             result = run_episode(env, build_policy(self.config.policy, task_id), seed=seed, options=options)
         finally:
@@ -167,7 +172,7 @@ class Benchmark:
         path = self._episode_path(task_id, run)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result.to_dict(), indent=1))
+        tmp.write_text(json.dumps({**result.to_dict(), "reset_options": options}, indent=1))
         tmp.replace(path)
 
     def _episode_path(self, task_id: str, run: int) -> Path:
@@ -183,6 +188,16 @@ class Benchmark:
                 raise BenchError(
                     f"{self.out} holds a benchmark with another configuration; use a new --out or the same settings"
                 )
+        for task_id in self.config.tasks:
+            for run in range(self.config.runs):
+                done = self._episode_path(task_id, run)
+                if done.exists():
+                    stored = json.loads(done.read_text()).get("reset_options")
+                    if stored != json.loads(json.dumps(self.config.options_for(task_id, run))):
+                        raise BenchError(
+                            f"{done} was played with other reset options than this configuration gives run {run}; "
+                            "use a new --out"
+                        )
         path.write_text(json.dumps({"identity": ident, "tasks": self.config.tasks, "runs": self.config.runs}, indent=1))
 
     def _ensure_data(self, task_id: str) -> None:
@@ -201,7 +216,9 @@ class Benchmark:
         for k in range(self.config.runs):
             path = self._episode_path(task_id, k)
             if path.exists():
-                out.append(EpisodeResult.from_dict(json.loads(path.read_text())))
+                data = json.loads(path.read_text())
+                data.pop("reset_options", None)
+                out.append(EpisodeResult.from_dict(data))
         return out
 
     def collect(self) -> list[TaskResult]:

@@ -1,9 +1,27 @@
-"""``mlagent-train``: explore, sft, rl and eval stages (being built; see the project issues)."""
+"""``mlagent-train``: explore, sft, rl and eval stages.
+
+    mlagent-train explore --config examples/configs/explore.yaml --set episodes_per_task=16
+    mlagent-train sft --config examples/configs/sft.yaml --learning_rate 1e-5
+    accelerate launch --config_file examples/configs/accelerate_zero3.yaml --num_processes 8 \\
+        -m mlagent_train.cli sft --config examples/configs/sft.yaml
+
+Every option of a stage is a field of its config dataclass (``--help`` lists them with their
+defaults); a YAML file gives them with ``--config``, and ``--set key=value`` or ``--key value``
+override it. ``rl`` and ``eval`` are not implemented yet.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import asdict
+from typing import Any
+
+from mlagent_env.errors import MLAgentError
+from mlagent_train.config import add_config_arguments, config_from_args
+from mlagent_train.explore import ExploreConfig
+from mlagent_train.sft import SFTStageConfig
 
 STAGES = {
     "explore": "idea pools, diverse idea selection and expert trajectories",
@@ -11,16 +29,59 @@ STAGES = {
     "rl": "step-wise GRPO / PPO with env-executed rewards",
     "eval": "evaluate a model on held-out tasks through the benchmark harness",
 }
+CONFIGS = {"explore": ExploreConfig, "sft": SFTStageConfig}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlagent-train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="stage", required=True)
+    for name, help_text in STAGES.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name in CONFIGS:
+            add_config_arguments(p, CONFIGS[name])
+            p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+            p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mlagent-train", description=__doc__)
-    sub = parser.add_subparsers(dest="stage", required=True)
-    for name, help_text in STAGES.items():
-        sub.add_parser(name, help=help_text)
-    args = parser.parse_args(argv)
-    print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    if args.stage not in CONFIGS:
+        print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
+        return 2
+    try:
+        cfg: Any = config_from_args(CONFIGS[args.stage], args)
+        if args.print_config:
+            print(json.dumps(asdict(cfg), indent=1))
+            return 0
+        if args.stage == "explore":
+            return _explore(cfg, progress=not args.quiet)
+        return _sft(cfg)
+    except MLAgentError as exc:
+        print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _explore(cfg: ExploreConfig, progress: bool) -> int:
+    from mlagent_train.explore import run_explore
+
+    result = run_explore(cfg, progress=progress)
+    for task_id, pool in result.pools.items():
+        print(f"{task_id}: {len(pool['candidates'])} candidate ideas, kept {len(pool['kept'])}")
+    for r in result.results:
+        print(f"{r.task_id}: {r.runs} expert episodes, avg {r.avg}, best {r.best}")
+    print(f"trajectories: {result.trajectories_dir}")
+    return 0
+
+
+def _sft(cfg: SFTStageConfig) -> int:
+    from mlagent_train.sft import run_sft
+
+    result = run_sft(cfg)
+    print(f"trained {result.global_step} steps; train loss {result.train_loss}, validation loss {result.eval_loss}")
+    print(f"model: {result.final_dir}; loss plot: {result.loss_plot}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -152,3 +152,19 @@ def test_scripted_policy_runs_out_into_final_answer() -> None:
     p.reset("digits")
     assert p.act([], {}) == RUN
     assert "Final Answer" in p.act([], {})
+
+
+def test_resume_checks_each_finished_episode_options(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    opts = {"digits": [{"ideas": ["a"]}]}
+    config = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=1, sandbox="local",
+                         data_dir=str(data_dir), reset_options=opts)
+    Benchmark(config, out).run(progress=False)
+    # more runs with the same first-run options: resumes, plays only the new run
+    more = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local",
+                       data_dir=str(data_dir), reset_options={"digits": [{"ideas": ["a"]}, {"ideas": ["b"]}]})
+    assert Benchmark(more, out).run(progress=False)[0].runs == 2
+    changed = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local",
+                          data_dir=str(data_dir), reset_options={"digits": [{"ideas": ["other"]}, {"ideas": ["b"]}]})
+    with pytest.raises(BenchError, match="other reset options"):
+        Benchmark(changed, out).run(progress=False)
