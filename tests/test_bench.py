@@ -168,3 +168,15 @@ def test_resume_checks_each_finished_episode_options(data_dir: Path, tmp_path: P
                           data_dir=str(data_dir), reset_options={"digits": [{"ideas": ["other"]}, {"ideas": ["b"]}]})
     with pytest.raises(BenchError, match="other reset options"):
         Benchmark(changed, out).run(progress=False)
+
+
+def test_python_factory_policy(data_dir: Path, tmp_path: Path) -> None:
+    from mlagent_env.agents import build_policy
+    from mlagent_env.errors import MLAgentError
+
+    spec = PolicySpec(kind="python", factory="mlagent_env.agents.scripted:ReplayPolicy",
+                      kwargs={"path": str(Path(__file__).parent.parent / "mlagent_env/tasks/digits/demo.jsonl")})
+    config = BenchConfig(tasks=["digits"], policy=spec, runs=1, sandbox="local", data_dir=str(data_dir))
+    assert Benchmark(config, tmp_path / "o").run(progress=False)[0].best > 0.95
+    with pytest.raises(MLAgentError, match="cannot load"):
+        build_policy(PolicySpec(kind="python", factory="no.such.module:X"), "digits")

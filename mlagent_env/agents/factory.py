@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import importlib
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from mlagent_env.agents.base import Policy
@@ -11,14 +12,16 @@ from mlagent_env.agents.scripted import ReplayPolicy, ScriptedPolicy, baseline_r
 from mlagent_env.errors import MLAgentError
 from mlagent_env.tasks import get_task
 
-PolicyKind = Literal["scripted", "baseline", "replay", "http"]
+PolicyKind = Literal["scripted", "baseline", "replay", "http", "python"]
 
 
 @dataclass(frozen=True)
 class PolicySpec:
     """``scripted`` (the task's demo, else the baseline), ``baseline`` (run the starter and
-    submit), ``replay`` (the replies of a JSONL file at ``path``), or ``http`` (a model behind an
-    OpenAI-compatible server at ``base_url``)."""
+    submit), ``replay`` (the replies of a JSONL file at ``path``), ``http`` (a model behind an
+    OpenAI-compatible server at ``base_url``), or ``python`` (``factory="module:callable"`` called
+    with ``kwargs`` for each episode, e.g. an in-process model from ``mlagent_train``; the
+    callable may cache what it loads)."""
 
     kind: PolicyKind = "scripted"
     path: str | None = None
@@ -28,6 +31,8 @@ class PolicySpec:
     temperature: float = 0.7
     max_tokens: int = 2048
     timeout_s: float = 300.0
+    factory: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,6 +43,8 @@ class PolicySpec:
             return f"http:{self.model}"
         if self.kind == "replay":
             return f"replay:{self.path}"
+        if self.kind == "python":
+            return f"python:{self.factory}"
         return self.kind
 
     @classmethod
@@ -75,4 +82,16 @@ def build_policy(spec: PolicySpec, task_id: str) -> Policy:
             max_tokens=spec.max_tokens,
             timeout_s=spec.timeout_s,
         )
+    if spec.kind == "python":
+        if not spec.factory or ":" not in spec.factory:
+            raise MLAgentError("a python policy needs factory='module:callable'")
+        module_name, _, attr = spec.factory.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise MLAgentError(f"cannot load the policy factory {spec.factory!r}: {exc}") from exc
+        policy = factory(**spec.kwargs)
+        if not isinstance(policy, Policy):
+            raise MLAgentError(f"{spec.factory} did not return a Policy (reset and act methods)")
+        return policy
     raise MLAgentError(f"unknown policy kind {spec.kind!r}")
