@@ -450,6 +450,11 @@ class LocalSandbox(SandboxLifecycle):
         for hidden in self.spec.hidden_dirs:
             if Path(hidden).exists():
                 args += ["--tmpfs", str(Path(hidden).resolve())]
+        # The private /tmp hides the host's; bring back, read-only, the interpreter's environment
+        # when it lives there (a virtual environment in a checkout under /tmp, as in CI).
+        for env_dir in {Path(self._python).absolute().parent.parent, Path(os.path.realpath(self._python)).parent.parent}:
+            if env_dir == Path("/tmp") or Path("/tmp") in env_dir.parents:
+                args += ["--ro-bind", str(env_dir), str(env_dir)]
         args += ["--bind", str(self._root), str(self._root)]
         if self._public is not None:
             args += ["--ro-bind", str(self._public), str(self._public)]
