@@ -649,8 +649,8 @@ class DockerSandbox(SandboxLifecycle):
         def on_timeout() -> None:
             killed_ok[0] = kill_agent_processes(self._client, self._handle.id, self._user)
 
-        try:
-            raw = run_exec(
+        def run() -> RawExec:
+            return run_exec(
                 self._client,
                 self._handle.id,
                 cmd,
@@ -660,20 +660,14 @@ class DockerSandbox(SandboxLifecycle):
                 env=env,
                 on_timeout=on_timeout,
             )
+
+        try:
+            raw = run()
         except _not_running_errors() as e:
             if not self._container_gone(e):
                 raise
-            self._recreate()
-            raw = run_exec(
-                self._client,
-                self._handle.id,
-                cmd,
-                timeout_s=timeout_s,
-                limit=self.spec.output_limit,
-                user=self._user,
-                env=env,
-                on_timeout=on_timeout,
-            )
+            self._recreate()  # the container died (e.g. OOM of its init): same workspace, new container
+            raw = run()
         if not killed_ok[0]:
             self._handle.tainted = True
         oom = False
