@@ -2,12 +2,16 @@
 
     mlagent-train explore --config examples/configs/explore.yaml --set episodes_per_task=16
     mlagent-train sft --config examples/configs/sft.yaml --learning_rate 1e-5
+    mlagent-train rl --algo grpo --config examples/configs/rl_grpo.yaml
+    mlagent-train rl --algo ppo --config examples/configs/rl_small.yaml --set mode=episode
+    mlagent-train eval --model runs/rl/final --tasks held-out --runs 8
+    mlagent-train eval --base-url http://localhost:8000/v1 --model NAME --tasks held-out --runs 8
     accelerate launch --config_file examples/configs/accelerate_zero3.yaml --num_processes 8 \\
         -m mlagent_train.cli sft --config examples/configs/sft.yaml
 
 Every option of a stage is a field of its config dataclass (``--help`` lists them with their
 defaults); a YAML file gives them with ``--config``, and ``--set key=value`` or ``--key value``
-override it. ``rl`` and ``eval`` are not implemented yet.
+override it. ``--base-url`` is accepted for ``--base_url``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from typing import Any
 
 from mlagent_env.errors import MLAgentError
 from mlagent_train.config import add_config_arguments, config_from_args
+from mlagent_train.evaluate import EvalConfig
 from mlagent_train.explore import ExploreConfig
+from mlagent_train.rl import RLConfig
 from mlagent_train.sft import SFTStageConfig
 
 STAGES = {
@@ -29,7 +35,7 @@ STAGES = {
     "rl": "step-wise GRPO / PPO with env-executed rewards",
     "eval": "evaluate a model on held-out tasks through the benchmark harness",
 }
-CONFIGS = {"explore": ExploreConfig, "sft": SFTStageConfig}
+CONFIGS = {"explore": ExploreConfig, "sft": SFTStageConfig, "rl": RLConfig, "eval": EvalConfig}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = [("--base_url" + a[len("--base-url"):]) if a.startswith("--base-url") else a for a in argv]
     args = build_parser().parse_args(argv)
     if args.stage not in CONFIGS:
         print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
@@ -57,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.stage == "explore":
             return _explore(cfg, progress=not args.quiet)
+        if args.stage == "rl":
+            return _rl(cfg)
+        if args.stage == "eval":
+            return _eval(cfg, progress=not args.quiet)
         return _sft(cfg)
     except MLAgentError as exc:
         print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
@@ -81,6 +93,25 @@ def _sft(cfg: SFTStageConfig) -> int:
     result = run_sft(cfg)
     print(f"trained {result.global_step} steps; train loss {result.train_loss}, validation loss {result.eval_loss}")
     print(f"model: {result.final_dir}; loss plot: {result.loss_plot}")
+    return 0
+
+
+def _rl(cfg: RLConfig) -> int:
+    from mlagent_train.rl import format_summary, run_rl
+
+    result = run_rl(cfg)
+    print(format_summary(result.summary))
+    print(f"trained {result.global_step} steps ({cfg.algo}, {cfg.mode}-wise); model: {result.final_dir}")
+    print(f"reward curve: {result.reward_plot}; reward kinds: {result.output_dir / 'reward_kinds.json'}")
+    return 0
+
+
+def _eval(cfg: EvalConfig, progress: bool) -> int:
+    from mlagent_train.evaluate import run_eval
+
+    _, out = run_eval(cfg, progress=progress)
+    print((out / "results.md").read_text(encoding="utf-8"))
+    print(f"results: {out / 'results.json'}; plots: {out / 'plots'}")
     return 0
 
 

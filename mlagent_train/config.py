@@ -146,3 +146,21 @@ def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
             raise ConfigError(f"{source}: {name} must be a string, not {value!r}")
         return str(value)
     return value
+
+
+def auto_flag(value: str | bool, name: str, auto: bool) -> bool:
+    """An ``auto | true | false`` option: ``auto`` takes the given default (e.g. bf16 when the GPU has it)."""
+    v = str(value).lower()
+    if v == "auto":
+        return auto
+    if v in ("true", "1", "yes", "on"):
+        return True
+    if v in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be auto, true or false, not {value!r}")
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The ``checkpoint-<step>`` folder with the highest step in ``output_dir``, if any."""
+    ckpts = [p for p in Path(output_dir).glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None

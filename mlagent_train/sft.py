@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagent_env.errors import MLAgentError
-from mlagent_train.config import option
+from mlagent_train.config import auto_flag, latest_checkpoint, option
 from mlagent_train.datasets import BuildStats, build_sft_dataset, tokenize_sft
 
 
@@ -101,22 +101,6 @@ class SFTResult:
     stats: BuildStats
 
 
-def _flag(value: str, name: str, auto: bool) -> bool:
-    v = str(value).lower()
-    if v == "auto":
-        return auto
-    if v in ("true", "1", "yes", "on"):
-        return True
-    if v in ("false", "0", "no", "off"):
-        return False
-    raise SFTError(f"{name} must be auto, true or false, not {value!r}")
-
-
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    ckpts = [p for p in Path(output_dir).glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
-    return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None
-
-
 def load_tokenizer(cfg: SFTStageConfig) -> Any:
     from transformers import AutoTokenizer
 
@@ -144,8 +128,8 @@ def build_trainer(cfg: SFTStageConfig, stats: BuildStats | None = None) -> tuple
 
     stats = stats if stats is not None else BuildStats()
     gpu = torch.cuda.is_available() and not cfg.use_cpu
-    bf16 = _flag(cfg.bf16, "bf16", gpu and torch.cuda.is_bf16_supported())
-    checkpointing = _flag(cfg.gradient_checkpointing, "gradient_checkpointing", gpu)
+    bf16 = auto_flag(cfg.bf16, "bf16", gpu and torch.cuda.is_bf16_supported())
+    checkpointing = auto_flag(cfg.gradient_checkpointing, "gradient_checkpointing", gpu)
     tok = load_tokenizer(cfg)
     data = build_sft_dataset(cfg.trajectories, drop_invalid=cfg.drop_invalid, min_reward=cfg.min_reward,
                              dedupe=cfg.dedupe, val_fraction=cfg.val_fraction, seed=cfg.seed, stats=stats)

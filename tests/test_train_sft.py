@@ -207,11 +207,14 @@ def test_example_configs_load_with_overrides() -> None:
     json.loads((ROOT / "examples/configs/ds_zero3.json").read_text())
 
 
-def test_cli_help_and_unimplemented_stages(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_help_and_missing_inputs(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     from mlagent_train.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["sft", "--help"])
     assert exc.value.code == 0 and "--learning_rate" in capsys.readouterr().out
-    assert main(["rl"]) == 2 and "not implemented yet" in capsys.readouterr().err
-    assert main(["eval"]) == 2
+    # rl without trajectories and eval without a model fail with a message, not a traceback
+    assert main(["rl", "--set", f"output_dir={tmp_path / 'rl'}"]) != 0
+    assert capsys.readouterr().err.strip()
+    assert main(["eval", "--set", f"out={tmp_path / 'ev'}", "--set", f"model={tmp_path / 'no-model'}"]) != 0
+    assert capsys.readouterr().err.strip()
