@@ -89,11 +89,19 @@ def test_exec_runs_in_the_workspace_and_sees_data(make) -> None:
 
 def test_exec_timeout_kills_the_tree(make) -> None:
     sb = make()
-    r = py(sb, "import subprocess, time\nsubprocess.Popen(['sleep', '300'])\nprint('started', flush=True)\ntime.sleep(300)\n", timeout=2)
+    r = py(sb, "import subprocess, time\nc = subprocess.Popen(['sleep', '300'])\nprint('started', c.pid, flush=True)\ntime.sleep(300)\n", timeout=2)
     assert r.timed_out and r.exit_code is None and "started" in r.stdout and "timed out" in r.stderr
     assert r.duration_s < 10
-    r = py(sb, "import subprocess\nprint(subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True).stdout)\n")
-    assert "sleep 300" not in r.stdout
+    child = int(r.stdout.split()[1])
+    # the child is gone (or a zombie waiting to be reaped); host-wide `ps` would also see other tests' processes
+    probe = (
+        "try:\n"
+        f"    state = open('/proc/{child}/stat').read().rsplit(')', 1)[1].split()[0]\n"
+        f"    cmd = open('/proc/{child}/cmdline').read()\n"
+        "except OSError:\n    state, cmd = 'gone', ''\n"
+        "print('ALIVE' if state != 'Z' and 'sleep' in cmd else 'DEAD')\n"
+    )
+    assert py(sb, probe).stdout.strip() == "DEAD"
 
 
 def test_output_is_truncated_head_and_tail(make) -> None:
