@@ -9,7 +9,6 @@ never by position; ids are compared as strings with surrounding whitespace remov
 from __future__ import annotations
 
 import io
-
 import math
 import numbers
 from collections.abc import Sequence

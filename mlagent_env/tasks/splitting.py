@@ -1,6 +1,11 @@
-"""Helpers for task ``prepare.py`` scripts: seeded splits and ids that cannot be matched back."""
+"""Helpers for task ``prepare.py`` scripts: seeded splits, ids that cannot be matched back, and
+cheap copies of large raw files."""
 
 from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,3 +44,11 @@ def random_ids(n: int, seed: int, width: int = 6) -> list[str]:
         raise ValueError("id space too small; increase width")
     ids = rng.choice(high - low, size=n, replace=False) + low
     return [str(i) for i in ids]
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (no copy of the bytes) where the file system allows it, else copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)

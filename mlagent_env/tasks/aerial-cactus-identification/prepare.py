@@ -14,8 +14,6 @@ images cannot be looked up in Kaggle's train.csv. Public: ``train.csv`` (id, has
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,7 @@ from tqdm.auto import tqdm
 
 from mlagent_env.errors import DataUnavailable
 from mlagent_env.tasks.acquire import kaggle_competition
-from mlagent_env.tasks.splitting import seeded_split
+from mlagent_env.tasks.splitting import link_or_copy, seeded_split
 
 COMPETITION = "aerial-cactus-identification"
 TEST_FRACTION = 0.19
@@ -54,14 +52,6 @@ def _hex_names(n: int, seed: int) -> list[str]:
     return names
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` to ``dst`` (no copy of the bytes) where the file system allows it, else copy."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
 def prepare(raw: Path, public: Path, private: Path) -> None:
     images = raw / "train"
     if not images.is_dir():
@@ -75,7 +65,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     for part, rows in (("train", train), ("test", test)):
         (public / part).mkdir()
         for old in tqdm(rows["id"], desc=f"{COMPETITION}: {part} images", mininterval=5):
-            _link_or_copy(images / old, public / part / renamed[old])
+            link_or_copy(images / old, public / part / renamed[old])
 
     train = train.assign(id=train["id"].map(renamed))
     test = test.assign(id=test["id"].map(renamed))

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mlagent_env.errors import DataUnavailable
+from mlagent_env.tasks.splitting import random_ids
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL = "cifar-10-python.tar.gz"
@@ -91,12 +92,6 @@ def _images_and_labels(folder: Path, names: list[str]) -> tuple[np.ndarray, np.n
     return np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels)
 
 
-def _distinct_ids(n: int, seed: int) -> list[str]:
-    """``n`` distinct random 6-digit ids without a leading zero (they survive being read as int)."""
-    values = np.random.default_rng(seed).choice(900_000, size=n, replace=False) + 100_000
-    return [str(v) for v in values]
-
-
 def prepare(raw: Path, public: Path, private: Path) -> None:
     folder = raw / FOLDER
     if not folder.is_dir():
@@ -109,7 +104,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     rng = np.random.default_rng(SEED)
     train_order = rng.permutation(len(train_y))
     test_order = rng.permutation(len(test_y))
-    ids = _distinct_ids(len(train_y) + len(test_y), SEED + 1)
+    ids = random_ids(len(train_y) + len(test_y), SEED + 1)
     train_ids, test_ids = ids[: len(train_y)], ids[len(train_y) :]
 
     np.save(public / "train_images.npy", train_x[train_order])

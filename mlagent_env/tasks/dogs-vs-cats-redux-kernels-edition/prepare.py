@@ -14,18 +14,15 @@ Public: ``train/``, ``test/`` and ``sample_submission.csv`` (id, label=0.5).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from mlagent_env.errors import DataUnavailable
 from mlagent_env.tasks.acquire import kaggle_competition
-from mlagent_env.tasks.splitting import seeded_split
+from mlagent_env.tasks.splitting import link_or_copy, random_ids, seeded_split
 
 COMPETITION = "dogs-vs-cats-redux-kernels-edition"
 TEST_FRACTION = 0.1
@@ -41,20 +38,6 @@ def download(raw: Path) -> None:
         raise DataUnavailable(
             f"{exc}; also extract the train.zip inside it there, so that {raw / 'train/cat.0.jpg'} exists"
         ) from None
-
-
-def _distinct_ids(n: int, seed: int) -> list[str]:
-    """``n`` distinct random 6-digit ids without a leading zero (they survive being read as int)."""
-    values = np.random.default_rng(seed).choice(900_000, size=n, replace=False) + 100_000
-    return [str(v) for v in values]
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` to ``dst`` (no copy of the bytes) where the file system allows it, else copy."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -76,13 +59,13 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     (public / "train").mkdir()
     counters = {"cat": 0, "dog": 0}
     for file, animal in tqdm(zip(train["file"], train["animal"]), total=len(train), desc="train images", mininterval=5):
-        _link_or_copy(images / file, public / "train" / f"{animal}.{counters[animal]}.jpg")
+        link_or_copy(images / file, public / "train" / f"{animal}.{counters[animal]}.jpg")
         counters[animal] += 1
 
-    test = test.assign(id=_distinct_ids(len(test), SEED + 1))
+    test = test.assign(id=random_ids(len(test), SEED + 1))
     (public / "test").mkdir()
     for file, new_id in tqdm(zip(test["file"], test["id"]), total=len(test), desc="test images", mininterval=5):
-        _link_or_copy(images / file, public / "test" / f"{new_id}.jpg")
+        link_or_copy(images / file, public / "test" / f"{new_id}.jpg")
 
     test[["id"]].assign(label=0.5).to_csv(public / "sample_submission.csv", index=False)
     test[["id", "label"]].to_csv(private / "answers.csv", index=False)

@@ -15,8 +15,6 @@ possible) under its new name into ``public/images/``. Public: ``train.csv``, ``t
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +22,7 @@ from tqdm.auto import tqdm
 
 from mlagent_env.errors import DataUnavailable
 from mlagent_env.tasks.acquire import kaggle_competition
-from mlagent_env.tasks.splitting import seeded_split
+from mlagent_env.tasks.splitting import link_or_copy, seeded_split
 
 COMPETITION = "plant-pathology-2020-fgvc7"
 CLASSES = ["healthy", "multiple_diseases", "rust", "scab"]
@@ -34,14 +32,6 @@ SEED = 20261126
 
 def download(raw: Path) -> None:
     kaggle_competition(COMPETITION, raw)
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` to ``dst`` (no copy of the bytes) where the file system allows it, else copy."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -63,7 +53,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
                **{old: f"Test_{i}" for i, old in enumerate(test["image_id"])}}
     (public / "images").mkdir()
     for old, new in tqdm(renamed.items(), total=len(renamed), desc="images", mininterval=5):
-        _link_or_copy(images / f"{old}.jpg", public / "images" / f"{new}.jpg")
+        link_or_copy(images / f"{old}.jpg", public / "images" / f"{new}.jpg")
 
     train = train.assign(image_id=train["image_id"].map(renamed))[["image_id", *CLASSES]]
     test = test.assign(image_id=test["image_id"].map(renamed))[["image_id", *CLASSES]]
