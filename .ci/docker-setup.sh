@@ -57,7 +57,7 @@ fi
 
 say "building or reusing mlagent-runtime:slim (offline)"
 start=$(date +%s)
-if ! "$PYTHON" -m mlagent_env.sandbox.image build --slim --offline; then
+if ! "$PYTHON" -m mlagent_env.cli image build --slim --offline; then
   say "the slim image could not be built"
   exit 1
 fi
