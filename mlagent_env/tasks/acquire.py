@@ -22,19 +22,26 @@ def kaggle_instructions(competition: str, raw: Path) -> str:
     )
 
 
-def kaggle_competition(competition: str, raw: Path) -> None:
-    """Download a Kaggle competition's files into ``raw`` with the ``kaggle`` package and unzip them."""
+def kaggle_competition(competition: str, raw: Path, layout: str | None = None) -> None:
+    """Download a Kaggle competition's files into ``raw`` with the ``kaggle`` package and unzip them
+    (zips inside zips too). ``layout`` (e.g. "train.csv and the folder train/ lie directly in RAW")
+    is added to every failure message, for users who fetch and extract the files by hand."""
+
+    def unavailable(reason: str) -> DataUnavailable:
+        hint = f" When done, {layout}." if layout else ""
+        return DataUnavailable(reason + kaggle_instructions(competition, raw) + hint)
+
     try:
         import kaggle  # noqa: PLC0415  (authenticates on import; raises without credentials)
     except ImportError:
-        raise DataUnavailable("the kaggle package is not installed; " + kaggle_instructions(competition, raw)) from None
+        raise unavailable("the kaggle package is not installed; ") from None
     except Exception as exc:  # kaggle raises OSError/ValueError when the token is missing
-        raise DataUnavailable(f"Kaggle credentials are missing ({exc}); " + kaggle_instructions(competition, raw)) from None
+        raise unavailable(f"Kaggle credentials are missing ({exc}); ") from None
     raw.mkdir(parents=True, exist_ok=True)
     try:
         kaggle.api.competition_download_files(competition, path=str(raw), quiet=False)
     except Exception as exc:
-        raise DataUnavailable(f"Kaggle download failed ({exc}); " + kaggle_instructions(competition, raw)) from None
+        raise unavailable(f"Kaggle download failed ({exc}); ") from None
     unzip_all(raw)
 
 

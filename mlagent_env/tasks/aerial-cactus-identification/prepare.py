@@ -31,12 +31,7 @@ SEED = 20261126
 
 def download(raw: Path) -> None:
     """The Kaggle download; acquire.unzip_all also extracts the train.zip inside it."""
-    try:
-        kaggle_competition(COMPETITION, raw)
-    except DataUnavailable as exc:
-        raise DataUnavailable(
-            f"{exc}; also extract the train.zip inside it there, so that {raw} holds train.csv and train/<id>.jpg"
-        ) from None
+    kaggle_competition(COMPETITION, raw, layout=f"{raw} holds train.csv and train/<id>.jpg")
 
 
 def _hex_names(n: int, seed: int) -> list[str]:

@@ -36,13 +36,7 @@ NAME_SEED = 20261202
 
 def download(raw: Path) -> None:
     """The Kaggle route: the competition archive, with its inner zips extracted."""
-    try:
-        kaggle_competition(COMPETITION, raw)
-    except DataUnavailable as exc:
-        raise DataUnavailable(
-            f"{exc}. The inner train.zip and train_cleaned.zip must be extracted too, so that the folders "
-            f"train/ and train_cleaned/ of PNG files lie directly in {raw}."
-        ) from None
+    kaggle_competition(COMPETITION, raw, layout=f"the folders train/ and train_cleaned/ of PNG files lie directly in {raw}")
 
 
 def pixel_table(path: Path, name: str) -> pd.DataFrame:

@@ -32,12 +32,7 @@ NAME = re.compile(r"^(cat|dog)\.(\d+)\.jpg$")
 
 def download(raw: Path) -> None:
     """The Kaggle download; acquire.unzip_all also extracts the train.zip inside it."""
-    try:
-        kaggle_competition(COMPETITION, raw)
-    except DataUnavailable as exc:
-        raise DataUnavailable(
-            f"{exc}; also extract the train.zip inside it there, so that {raw / 'train/cat.0.jpg'} exists"
-        ) from None
+    kaggle_competition(COMPETITION, raw, layout=f"{raw / 'train/cat.0.jpg'} exists")
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

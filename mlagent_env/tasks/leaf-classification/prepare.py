@@ -37,13 +37,7 @@ SPECIES = TaskSpec.from_yaml(Path(__file__).with_name("task.yaml")).target_colum
 
 def download(raw: Path) -> None:
     """The Kaggle route: the competition archive, with its inner zips extracted."""
-    try:
-        kaggle_competition(COMPETITION, raw)
-    except DataUnavailable as exc:
-        raise DataUnavailable(
-            f"{exc}. The inner train.csv.zip and images.zip must be extracted too, so that train.csv and "
-            f"the folder images/ lie directly in {raw}."
-        ) from None
+    kaggle_competition(COMPETITION, raw, layout=f"train.csv and the folder images/ lie directly in {raw}")
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

@@ -51,13 +51,11 @@ def _extract_7z(archive: Path, dest: Path) -> None:
 
 def download(raw: Path) -> None:
     """The Kaggle route, then train.json.7z extracted to ``raw/train.json``."""
-    try:
-        kaggle_competition(COMPETITION, raw)
-    except DataUnavailable as exc:
-        raise DataUnavailable(
-            f"{exc}. Then extract train.json.7z with 7-Zip (`7z x train.json.7z`; it unpacks to "
-            f"data/processed/train.json) and move train.json to {raw / 'train.json'}."
-        ) from None
+    layout = (
+        "extract train.json.7z with 7-Zip (`7z x train.json.7z`; it unpacks to data/processed/train.json) "
+        f"and move train.json to {raw / 'train.json'}"
+    )
+    kaggle_competition(COMPETITION, raw, layout=layout)
     _extract_7z(raw / "train.json.7z", raw)
     nested = raw / "data" / "processed" / "train.json"
     if nested.is_file() and not (raw / "train.json").exists():
