@@ -8,9 +8,11 @@
 
 Observations and actions are text (``gymnasium.spaces.Text``). A malformed reply is never an
 exception: it is an observation that says what was wrong, ``reward_kind="format_error"``,
-``valid=False``. Every step's reward is the unified reward of ``reward.py``; the per-step metric
-grades the *reward* rows of the test answers, the final score (``info["final_score"]``, at the end
-of an episode) the *held-back* rows. The agent never sees either answer file.
+``valid=False``. Every step's reward is the unified reward of ``reward.py``, on the task's reward
+scale (``info["reward_scale"]`` at reset); the per-step metric grades the *reward* rows of the test
+answers at the step whose action changed the submission, the final score (``info["final_score"]``,
+at the end of an episode) the *held-back* rows. The agent never sees either answer file; both are
+checked against the manifest's checksums when loaded.
 
 ``terminated`` is the task's own end (Final Answer); ``truncated`` is a limit outside it (the step
 budget ``max_steps`` or the time budget ``time_limit_s``, which counts the time spent running the

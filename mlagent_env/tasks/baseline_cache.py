@@ -52,9 +52,9 @@ def load(task: Task, paths: TaskPaths) -> MeasuredStarter | None:
     path = cache_path(paths)
     try:
         entry = CachedBaseline.model_validate_json(path.read_bytes())
+        if entry.key != data_key(task, paths):
+            return None
     except (OSError, ValidationError):
-        return None
-    if entry.key != data_key(task, paths):
         return None
     return MeasuredStarter(entry.score, entry.reward_score, f"measured in {entry.sandbox} on {entry.measured_at[:10]}, {path}")
 

@@ -15,6 +15,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -370,12 +371,17 @@ def grade(
 
 @dataclass(frozen=True)
 class Answers:
-    """A task's prepared answers, checked against the manifest: every test id (what a submission
+    """A task's prepared answers, checked against the manifest: every test row (what a submission
     must cover), the reward rows and the held-back rows."""
 
-    expected_ids: list[str]
+    every: pd.DataFrame
     reward: pd.DataFrame
     final: pd.DataFrame
+    id_column: str
+
+    @cached_property
+    def expected_ids(self) -> list[str]:
+        return self.every[self.id_column].astype(str).tolist()
 
 
 def load_answers(task: Task, paths: TaskPaths) -> Answers:
@@ -404,7 +410,7 @@ def load_answers(task: Task, paths: TaskPaths) -> Answers:
             )
         frames.append(read_answers(io.BytesIO(data), task))  # type: ignore[arg-type]
     every, reward, final = frames
-    return Answers(every[task.spec.id_column].astype(str).tolist(), reward, final)
+    return Answers(every, reward, final, task.spec.id_column)
 
 
 # --------------------------------------------------------------------------------------------
