@@ -1,4 +1,4 @@
-"""``mlagent-env``: list, prepare, run, grade and measure the baseline of tasks."""
+"""``mlagent-env``: list, describe, prepare, run, grade and measure the baseline of tasks."""
 
 from __future__ import annotations
 
@@ -23,16 +23,64 @@ def _make_env(args: argparse.Namespace, task_id: str, **extra: Any) -> gym.Env[s
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from mlagent_env.tasks import list_tasks  # noqa: PLC0415
+    from mlagent_env.tasks import get_task, list_tasks  # noqa: PLC0415
     from mlagent_env.tasks.data import is_prepared  # noqa: PLC0415
 
-    rows = [("id", "split", "data", "metric", "prepared")]
+    header = ("id", "split", "data", "metric", "prepared") + (("reward scale", "source") if args.details else ())
+    rows = [header]
     for s in list_tasks():
         arrow = "↑" if s.metric.higher_is_better else "↓"
-        rows.append((s.id, s.split, s.data_type, f"{s.metric.name} {arrow}", "yes" if is_prepared(s.id, args.data_dir) else "no"))
+        prepared = is_prepared(s.id, args.data_dir)
+        row: tuple[str, ...] = (s.id, s.split, s.data_type, f"{s.metric.name} {arrow}", "yes" if prepared else "no")
+        if args.details:
+            scale = _task_scale(get_task(s.id), args.data_dir)
+            row += (f"{scale.value:.4g}", scale.source)
+        rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    if args.details:
+        from mlagent_env.reward import RewardConfig, sigmoid  # noqa: PLC0415
+
+        k = RewardConfig().k
+        print(f"\nA gain of half the reward scale earns sigmoid(k/2) = {sigmoid(k / 2):.2f} (k={k:g}); "
+              "`mlagent-env info TASK` says where a scale comes from.")
+    return 0
+
+
+def _task_scale(task: Any, data_dir: str | None) -> Any:
+    """The task's reward scale, refined by the starter measured on its prepared data when cached."""
+    from mlagent_env.tasks import baseline_cache  # noqa: PLC0415
+    from mlagent_env.tasks.data import is_prepared, task_paths  # noqa: PLC0415
+    from mlagent_env.tasks.scale import reward_scale  # noqa: PLC0415
+
+    measured = baseline_cache.load(task, task_paths(task.id, data_dir)) if is_prepared(task.id, data_dir) else None
+    return reward_scale(task.spec, measured)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """The facts of one task: metric, reference, medals, reward scale and its source, data status."""
+    from mlagent_env.tasks import get_task  # noqa: PLC0415
+    from mlagent_env.tasks.data import is_prepared, task_paths  # noqa: PLC0415
+
+    task = get_task(args.task)
+    s = task.spec
+    scale = _task_scale(task, args.data_dir)
+    medals = ", ".join(f"{k} {v:g}" for k, v in s.medals.model_dump().items() if v is not None) or "none"
+    baseline = "unknown (the first run earns 0.5; measure it with: mlagent-env baseline " + s.id + ")"
+    lines = [
+        ("task", f"{s.id}: {s.title}"),
+        ("source / split", f"{s.source} / {s.split}"),
+        ("metric", f"{s.metric.name} ({'higher' if s.metric.higher_is_better else 'lower'} is better)"),
+        ("reference score", "unknown" if s.reference_score is None else f"{s.reference_score:g}"),
+        ("medals", medals),
+        ("reward scale", f"{scale.value:.6g} ({scale.source}): {scale.detail}"),
+        ("first run compared with", baseline if scale.baseline is None else f"{scale.baseline:.6g} (starter, reward rows)"),
+        ("prepared", str(task_paths(s.id, args.data_dir).prepared) if is_prepared(s.id, args.data_dir) else "no"),
+    ]
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        print(f"{key:<{width}}  {value}")
     return 0
 
 
@@ -98,40 +146,54 @@ def _add_policy_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from mlagent_env.tasks import get_task  # noqa: PLC0415
-    from mlagent_env.tasks.data import read_answers, require_prepared  # noqa: PLC0415
-    from mlagent_env.tasks.grading import medal, read_csv_submission  # noqa: PLC0415
+    from mlagent_env.tasks.data import require_prepared  # noqa: PLC0415
+    from mlagent_env.tasks.grading import load_answers, medal, read_csv_submission  # noqa: PLC0415
 
     task = get_task(args.task)
-    paths = require_prepared(task, args.data_dir)
+    answers = load_answers(task, require_prepared(task, args.data_dir))
     submission = read_csv_submission(args.submission, task.spec)
-    expected = read_answers(paths.answers, task)[task.spec.id_column].astype(str).tolist()
-    for label, path in (("reward rows", paths.answers_reward), ("held-back rows", paths.answers_final)):
-        score = task.grade(submission, read_answers(path, task), expected)
+    for label, rows in (("reward rows", answers.reward), ("held-back rows", answers.final)):
+        score = task.grade(submission, rows, answers.expected_ids)
         m = medal(task.spec, score)
         print(f"{label:<15} {task.spec.metric.name}: {score:.6f}" + (f"  medal: {m}" if m else ""))
     return 0
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    """Run the unmodified starter and print its score on both answer splits (for task.yaml)."""
+    """Run the unmodified starter once per prepared data and cache its scores beside the data:
+    they refine the task's reward scale and are what an episode's first run is compared with."""
     from mlagent_env.agents import ScriptedPolicy  # noqa: PLC0415
     from mlagent_env.actions import ExecuteScript, FinalAnswer  # noqa: PLC0415
     from mlagent_env.runner import run_episode  # noqa: PLC0415
+    from mlagent_env.tasks import baseline_cache, get_task  # noqa: PLC0415
+    from mlagent_env.tasks.data import is_prepared, task_paths  # noqa: PLC0415
 
-    env = _make_env(args, args.task)
-    spec = env.unwrapped.task.spec  # type: ignore[attr-defined]
-    policy = ScriptedPolicy(
-        [ExecuteScript(script_name=spec.starter_script).to_reply(), FinalAnswer(final_answer="baseline").to_reply()]
-    )
-    try:
-        result = run_episode(env, policy, seed=0)
-    finally:
-        env.close()
-    run = result.steps[0]
-    if run.metric is None or result.final_score is None:
-        print(f"the starter did not produce a valid submission ({run.reward_kind}; {result.final_error})", file=sys.stderr)
-        return 1
-    print(f"baseline_reward_score: {run.metric:.6g}\nbaseline_score: {result.final_score:.6g}")
+    task = get_task(args.task)
+    spec = task.spec
+    paths = task_paths(task.id, args.data_dir)
+    cached = None if args.force or not is_prepared(task.id, args.data_dir) else baseline_cache.load(task, paths)
+    if cached is not None:
+        print(f"cached ({cached.where}); run again with --force")
+        score, reward_score = cached.score, cached.reward_score
+    else:
+        env = _make_env(args, args.task)
+        policy = ScriptedPolicy(
+            [ExecuteScript(script_name=spec.starter_script).to_reply(), FinalAnswer(final_answer="baseline").to_reply()]
+        )
+        try:
+            result = run_episode(env, policy, seed=0)
+        finally:
+            env.close()
+        run = result.steps[0]
+        if run.metric is None or result.final_score is None:
+            print(f"the starter did not produce a valid submission ({run.reward_kind}; {result.final_error})", file=sys.stderr)
+            return 1
+        score, reward_score = result.final_score, run.metric
+        path = baseline_cache.save(task, paths, score, reward_score, args.sandbox)
+        print(f"measured and cached in {path}")
+    print(f"baseline_reward_score: {reward_score:.6g}\nbaseline_score: {score:.6g}")
+    scale = _task_scale(task, args.data_dir)
+    print(f"reward scale: {scale.value:.6g} ({scale.source}): {scale.detail}")
     return 0
 
 
@@ -175,7 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("list", help="list the tasks")
+    p.add_argument("--details", action="store_true", help="also show each task's reward scale and its source")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="one task's metric, reference, medals, reward scale (and its source) and data")
+    p.add_argument("task")
+    p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("prepare", help="acquire and prepare the data of tasks")
     p.add_argument("tasks", nargs="+")
@@ -197,9 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submission")
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("baseline", help="measure the starter's scores (baseline_score, baseline_reward_score)")
+    p = sub.add_parser("baseline", help="measure the starter's scores once per prepared data (cached; sets the reward scale)")
     p.add_argument("task")
     p.add_argument("--sandbox", default="local", choices=["auto", "local", "docker"])
+    p.add_argument("--force", action="store_true", help="measure again even if a measurement is cached")
     p.set_defaults(func=cmd_baseline)
 
     p = sub.add_parser("bench", help="run a policy K times on tasks, in parallel, resumable; writes a report")

@@ -8,9 +8,11 @@
 
 Observations and actions are text (``gymnasium.spaces.Text``). A malformed reply is never an
 exception: it is an observation that says what was wrong, ``reward_kind="format_error"``,
-``valid=False``. Every step's reward is the unified reward of ``reward.py``; the per-step metric
-grades the *reward* rows of the test answers, the final score (``info["final_score"]``, at the end
-of an episode) the *held-back* rows. The agent never sees either answer file.
+``valid=False``. Every step's reward is the unified reward of ``reward.py``, on the task's reward
+scale (``info["reward_scale"]`` at reset); the per-step metric grades the *reward* rows of the test
+answers at the step whose action changed the submission, the final score (``info["final_score"]``,
+at the end of an episode) the *held-back* rows. The agent never sees either answer file; both are
+checked against the manifest's checksums when loaded.
 
 ``terminated`` is the task's own end (Final Answer); ``truncated`` is a limit outside it (the step
 budget ``max_steps`` or the time budget ``time_limit_s``, which counts the time spent running the
@@ -23,25 +25,25 @@ import hashlib
 import os
 import re
 import string
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
-import pandas as pd
 from gymnasium import spaces
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlagent_env import actions as A
-from mlagent_env.errors import InvalidSubmission
+from mlagent_env.errors import InvalidSubmission, SandboxError
 from mlagent_env.llm import TextLLM
 from mlagent_env.prompt import HistoryItem, PromptContext, render_messages, render_prompt
 from mlagent_env.reward import RewardConfig, RewardKind, flat_reward, metric_reward, task_alpha
 from mlagent_env.sandbox import DATA_DIR_NAME, DirEntry, Sandbox, SandboxSpec, make_sandbox
 from mlagent_env.sandbox.image import RUNTIME_REPO
+from mlagent_env.tasks import baseline_cache
 from mlagent_env.tasks import data as D
-from mlagent_env.tasks.grading import grade, medal
+from mlagent_env.tasks.grading import Answers, grade, load_answers, medal, read_csv_submission
 from mlagent_env.tasks.registry import Task, get_task
+from mlagent_env.tasks.scale import RewardScale, reward_scale
 from mlagent_env.tools import ToolExecutor, ToolOutcome, ToolState
 
 MAX_TEXT = 1 << 20
@@ -87,14 +89,8 @@ class EnvState(BaseModel):
     elapsed_s: float = 0.0
     backups: dict[str, list[str]] = Field(default_factory=dict)
     submission_digest: str | None = None
+    submission_error: str | None = Field(None, description="why the recorded submission is invalid, if it is")
     ideas: list[str] = Field(default_factory=list)
-
-
-@dataclass
-class _Answers:
-    expected_ids: list[str]
-    reward: pd.DataFrame
-    final: pd.DataFrame
 
 
 class MLAgentEnv(gym.Env[str, str]):
@@ -137,7 +133,8 @@ class MLAgentEnv(gym.Env[str, str]):
         self.reward_config = (
             reward_config if isinstance(reward_config, RewardConfig) else RewardConfig.model_validate(reward_config or {})
         )
-        self.alpha = task_alpha(spec.baseline_score, spec.reference_score, self.reward_config)
+        self.reward_scale: RewardScale = reward_scale(spec)  # refined by a measured starter at the first reset
+        self.alpha = task_alpha(self.reward_scale.value, self.reward_config)
         self.data_dir = data_dir
         self.history_window = history_window
         self.llm = llm
@@ -158,7 +155,7 @@ class MLAgentEnv(gym.Env[str, str]):
 
         self._sandbox: Sandbox | None = None
         self._tools: ToolExecutor | None = None
-        self._answers: _Answers | None = None
+        self._answers: Answers | None = None
         self._paths: D.TaskPaths | None = None
         self._history: list[HistoryItem] = []
         self._step = 0
@@ -166,6 +163,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self._best_metric: float | None = None
         self._elapsed = 0.0
         self._submission_digest: str | None = None
+        self._submission_error: str | None = None
         self._ideas: list[str] = []
         self._fixture = False
         self._done = False
@@ -190,7 +188,7 @@ class MLAgentEnv(gym.Env[str, str]):
         else:
             self._history, self._step, self._elapsed = [], 0, 0.0
             self._prev_metric = self._best_metric = None
-            self._submission_digest = None
+            self._submission_digest, self._submission_error = self._read_submission()[0], None
             self._tools.state = ToolState()  # type: ignore[union-attr]
             self._ideas = []
         if "ideas" in options:
@@ -199,6 +197,7 @@ class MLAgentEnv(gym.Env[str, str]):
         info = {
             "task_id": self.task.id,
             "fixture_data": self._fixture,
+            "reward_scale": self.reward_scale.to_dict(),
             "step": self._step,
             **self._next_prompt(),
             "best_metric": self._best_metric,
@@ -307,6 +306,7 @@ class MLAgentEnv(gym.Env[str, str]):
             elapsed_s=self._elapsed,
             backups={k: list(v) for k, v in self._tools.state.backups.items()},
             submission_digest=self._submission_digest,
+            submission_error=self._submission_error,
             ideas=list(self._ideas),
         )
 
@@ -356,51 +356,74 @@ class MLAgentEnv(gym.Env[str, str]):
 
     # ------------------------------------------------------------------ internals
     def _judge(self, action: A.Action, outcome: ToolOutcome) -> tuple[str, RewardKind, float, float | None]:
-        """The reward kind, reward and metric of an executed action."""
+        """The reward kind, reward and metric of an executed action.
+
+        Credit goes to the action that changed the submission: whatever the action (a run, even
+        one that failed or timed out, Write File, Copy File, an edit, Undo), a submission that
+        differs from the recorded one is graded at that step, and the grade decides the reward
+        kind (``metric``, or ``error`` when invalid). An unchanged submission earns nothing new:
+        the action's own outcome decides (``corner_case``, ``error``, ``non_edit``), except that a
+        run which leaves an invalid submission is an ``error`` every time."""
         cfg = self.reward_config
         observation = outcome.observation
+        name = self.task.spec.submission_file
+        digest, data, unreadable = self._read_submission()
+        if digest != self._submission_digest:
+            self._submission_digest, self._submission_error = digest, None
+            if digest is not None:
+                return self._grade_submission(observation, data, unreadable)
+            observation += f"\n[mlagent] {name} was removed."
+        elif self._submission_error is not None and isinstance(action, A.ExecuteScript):
+            observation += f"\n[mlagent] {name} is still invalid: {self._submission_error}"
+            return observation, "error", flat_reward("error", cfg), None
         if outcome.corner_case:
             return observation, "corner_case", flat_reward("corner_case", cfg), None
         if outcome.failed:
             return observation, "error", flat_reward("error", cfg), None
-        if outcome.exec is None:
-            return observation, "non_edit", flat_reward("non_edit", cfg), None
-        digest = self._digest_submission()
-        if digest is None or digest == self._submission_digest:
-            return observation, "non_edit", flat_reward("non_edit", cfg), None
-        self._submission_digest = digest
-        assert self._tools is not None and self._answers is not None
-        spec = self.task.spec
+        return observation, "non_edit", flat_reward("non_edit", cfg), None
+
+    def _grade_submission(
+        self, observation: str, data: bytes, unreadable: str | None
+    ) -> tuple[str, RewardKind, float, float | None]:
+        """Grade a changed submission on the reward rows: ``metric`` against the previous metric
+        (the starter's score for an episode's first), or ``error`` with the grader's message."""
+        assert self._answers is not None
+        cfg, spec = self.reward_config, self.task.spec
         try:
-            frame = self._tools.read_submission()
+            if unreadable is not None:
+                raise InvalidSubmission(unreadable)
+            frame = read_csv_submission(data, spec, name=spec.submission_file)
             metric = grade(spec, frame, self._answers.reward, self._answers.expected_ids)
         except InvalidSubmission as exc:
-            observation += f"\n[mlagent] {spec.submission_file} was written but is invalid: {exc}"
-            return observation, "error", flat_reward("error", cfg), None
-        prev = self._prev_metric
-        if prev is None:  # the first run of an episode is compared with the starter on the same rows
-            prev = spec.baseline_reward_score if spec.baseline_reward_score is not None else spec.baseline_score
-        kind, reward = metric_reward(
-            metric, prev, higher_is_better=spec.metric.higher_is_better, alpha=self.alpha, config=cfg
-        )
-        if kind != "metric":
-            observation += f"\n[mlagent] {spec.submission_file} could not be scored (non-finite metric)."
-            return observation, kind, reward, None
-        observation += f"\n[mlagent] {spec.submission_file} was updated and is valid."
-        self._prev_metric = metric
-        if self._best_metric is None or spec.is_better(metric, self._best_metric):
-            self._best_metric = metric
-        return observation, kind, reward, metric
+            self._submission_error = str(exc)
+        else:
+            prev = self._prev_metric if self._prev_metric is not None else self.reward_scale.baseline
+            kind, reward = metric_reward(
+                metric, prev, higher_is_better=spec.metric.higher_is_better, alpha=self.alpha, config=cfg
+            )
+            if kind == "metric":
+                observation += f"\n[mlagent] {spec.submission_file} was updated and is valid."
+                self._prev_metric = metric
+                if self._best_metric is None or spec.is_better(metric, self._best_metric):
+                    self._best_metric = metric
+                return observation, kind, reward, metric
+            self._submission_error = "its score is not a finite number"
+        observation += f"\n[mlagent] {spec.submission_file} was written but is invalid: {self._submission_error}"
+        return observation, "error", flat_reward("error", cfg), None
 
-    def _digest_submission(self) -> str | None:
+    def _read_submission(self) -> tuple[str | None, bytes, str | None]:
+        """The submission file as (digest, bytes, why it cannot be read): (None, b"", None) when
+        there is none. Read through the sandbox's read API (regular files only, size-capped)."""
         assert self._sandbox is not None
         name = self.task.spec.submission_file
         try:
             if not self._sandbox.exists(name):
-                return None
-            return hashlib.sha256(self._sandbox.read_file(name)).hexdigest()
-        except Exception:
-            return None
+                return None, b"", None
+            data = self._sandbox.read_file(name)
+        except (SandboxError, OSError) as exc:
+            reason = f"cannot read {name}: {exc}"
+            return "unreadable:" + hashlib.sha256(reason.encode()).hexdigest(), b"", reason
+        return hashlib.sha256(data).hexdigest(), data, None
 
     def _ensure_data(self) -> None:
         if self._answers is not None:
@@ -408,12 +431,14 @@ class MLAgentEnv(gym.Env[str, str]):
         if self.auto_prepare and not D.is_prepared(self.task.id, self.data_dir):
             D.prepare_task(self.task, self.data_dir)
         paths = D.require_prepared(self.task, self.data_dir)
-        answers = D.read_answers(paths.answers, self.task)
-        self._answers = _Answers(
-            expected_ids=answers[self.task.spec.id_column].astype(str).tolist(),
-            reward=D.read_answers(paths.answers_reward, self.task),
-            final=D.read_answers(paths.answers_final, self.task),
-        )
+        self._answers = load_answers(self.task, paths)  # checked against the manifest once per env
+        self.reward_scale = reward_scale(self.task.spec, baseline_cache.load(self.task, paths))
+        self.alpha = task_alpha(self.reward_scale.value, self.reward_config)
+        if self.reward_scale.baseline is None:
+            gym.logger.warn(
+                f"mlagent: no starter score is known for {self.task.id}, so an episode's first run earns 0.5; "
+                f"measure it once with: mlagent-env baseline {self.task.id}"
+            )
         self._paths = paths
         self._fixture = D.is_fixture(self.task.id, self.data_dir)
 
@@ -455,6 +480,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self._best_metric = state.best_metric
         self._elapsed = state.elapsed_s
         self._submission_digest = state.submission_digest
+        self._submission_error = state.submission_error
         self._ideas = list(state.ideas)
         self._tools.state = ToolState(backups={k: list(v) for k, v in state.backups.items()})
 

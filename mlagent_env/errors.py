@@ -38,3 +38,8 @@ class TaskNotPrepared(MLAgentError):
 
 class DataUnavailable(MLAgentError):
     """The raw data could not be acquired automatically; the message says what to download and where to put it."""
+
+
+class AnswersChanged(MLAgentError):
+    """A prepared answer file differs from the checksum written when it was prepared (or has none);
+    the message names the file and the command that prepares the task again."""

@@ -10,10 +10,10 @@
 | metric        | a run that produced a new metric                                | ``sigmoid(alpha * delta)``     |
 
 ``delta`` is signed so that > 0 means better (``new - prev`` for higher-is-better metrics,
-``prev - new`` for lower-is-better). ``prev`` is the episode's previous metric, or the task's
-baseline score for the first metric of an episode. ``alpha = k / |reference - baseline|``, so
-that closing the whole gap between the starter and the best known score earns ``sigmoid(k)``
-on every task.
+``prev - new`` for lower-is-better). ``prev`` is the episode's previous metric, or the starter's
+score on the reward rows for the first metric of an episode (0.5 when no starter score is known).
+``alpha = k / scale`` with the task's reward scale (:mod:`mlagent_env.tasks.scale`: every task has
+one, with its source), so that a gain of half the scale earns ``sigmoid(k / 2)`` on every task.
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ class RewardConfig(BaseModel):
     error: float = Field(0.0, description="Reward of a valid action that failed.")
     non_edit: float = Field(0.5, description="Reward of a valid action that does not change the metric.")
     corner_case: float = Field(0.5, description="Reward of a timeout or an out-of-memory kill.")
-    k: float = Field(5.0, gt=0, description="alpha = k / |reference - baseline|: closing that gap earns sigmoid(k).")
-    fallback_alpha: float = Field(
-        1.0, gt=0, description="alpha when the task has neither baseline and reference nor a non-zero baseline."
+    k: float = Field(
+        5.0, gt=0, description="alpha = k / the task's reward scale: a gain of half the scale earns sigmoid(k / 2)."
     )
 
 
@@ -50,17 +49,11 @@ def sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def task_alpha(baseline: float | None, reference: float | None, config: RewardConfig) -> float:
-    """Scale of metric deltas for one task: ``k / |reference - baseline|`` when both are known and
-    differ; else ``k / |baseline|`` (a relative change) when the baseline is known and non-zero;
-    else ``config.fallback_alpha``."""
-    if baseline is not None and reference is not None and math.isfinite(baseline) and math.isfinite(reference):
-        gap = abs(reference - baseline)
-        if gap > 0:
-            return config.k / gap
-    if baseline is not None and math.isfinite(baseline) and baseline != 0:
-        return config.k / abs(baseline)
-    return config.fallback_alpha
+def task_alpha(scale: float, config: RewardConfig) -> float:
+    """The factor of metric deltas for a task with reward scale ``scale`` (finite, > 0)."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"a reward scale must be a finite number > 0, got {scale}")
+    return config.k / scale
 
 
 def signed_delta(new: float, prev: float, higher_is_better: bool) -> float:

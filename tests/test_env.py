@@ -64,6 +64,7 @@ def test_reset_observation_is_the_prompt(env) -> None:
     assert "Research Problem" in obs and "Execute Script" in obs and "train.py" in obs
     assert [m["role"] for m in info["messages"]] == ["system", "user"]
     assert info["fixture_data"] is False
+    assert info["reward_scale"]["source"] == "measured" and info["reward_scale"]["value"] > 0
 
 
 def test_step_returns_the_five_tuple_with_info(env) -> None:

@@ -1,5 +1,5 @@
 """The unified reward: every row of the table, both metric directions, the first metric of an
-episode, non-finite metrics, and the per-task alpha."""
+episode, non-finite metrics, and the reward scale of every registered task."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from mlagent_env.reward import (
     signed_delta,
     task_alpha,
 )
+from mlagent_env.tasks import TaskSpec, get_task, list_tasks
+from mlagent_env.tasks.scale import MeasuredStarter, NoRewardScale, reward_scale
 
 CFG = RewardConfig()
 
@@ -71,17 +73,75 @@ def test_non_finite_metric_is_an_error(bad: float) -> None:
     assert metric_reward(bad, 0.5, higher_is_better=True, alpha=1, config=CFG) == ("error", 0.0)
 
 
-def test_alpha_normalises_the_gap_between_baseline_and_reference() -> None:
-    # closing the whole starter -> reference gap earns sigmoid(k) on every task, whatever the scale
-    for higher, baseline, reference in [(True, 0.5, 0.9), (False, 21459.0, 18000.0), (False, 0.69, 0.45)]:
-        alpha = task_alpha(baseline, reference, CFG)
-        _, r = metric_reward(reference, baseline, higher_is_better=higher, alpha=alpha, config=CFG)
-        assert r == pytest.approx(sigmoid(CFG.k))
+# ---------------------------------------------------------------------------- the scale of every task
+
+TASKS = list_tasks()
 
 
-def test_alpha_fallbacks() -> None:
-    assert task_alpha(2.0, None, CFG) == pytest.approx(CFG.k / 2.0)  # relative change
-    assert task_alpha(2.0, 2.0, CFG) == pytest.approx(CFG.k / 2.0)  # no gap: relative change
-    assert task_alpha(0.0, None, CFG) == CFG.fallback_alpha
-    assert task_alpha(None, None, CFG) == CFG.fallback_alpha
-    assert task_alpha(math.nan, 1.0, CFG) == CFG.fallback_alpha
+@pytest.mark.parametrize("spec", TASKS, ids=[s.id for s in TASKS])
+def test_every_task_has_a_finite_scale_with_a_stated_source(spec: TaskSpec) -> None:
+    scale = reward_scale(spec)
+    assert math.isfinite(scale.value) and scale.value > 0
+    assert scale.source in ("measured", "published", "leaderboard") and scale.detail
+
+
+@pytest.mark.parametrize("spec", TASKS, ids=[s.id for s in TASKS])
+def test_a_step_means_the_same_on_every_task(spec: TaskSpec) -> None:
+    """Half the scale is a large step up or down, 1% of it a small step up, on every task."""
+    scale = reward_scale(spec)
+    alpha = task_alpha(scale.value, CFG)
+    up = 1.0 if spec.metric.higher_is_better else -1.0  # the direction in which the metric gets better
+    prev = scale.baseline if scale.baseline is not None else spec.reference_score
+    assert prev is not None
+
+    def reward(new: float) -> float:
+        kind, r = metric_reward(new, prev, higher_is_better=spec.metric.higher_is_better, alpha=alpha, config=CFG)
+        assert kind == "metric"
+        return r
+
+    assert reward(prev + up * scale.value / 2) >= 0.9
+    assert reward(prev - up * scale.value / 2) <= 0.1
+    assert 0.5 < reward(prev + up * scale.value / 100) < 0.6
+
+
+def test_the_tasks_cover_both_directions() -> None:
+    assert {s.metric.higher_is_better for s in TASKS} == {True, False}
+
+
+def test_a_measured_starter_refines_the_scale_and_anchors_the_first_run() -> None:
+    spec = get_task("home-data-for-ml-course").spec  # published scale, no starter score of its own
+    before = reward_scale(spec)
+    assert (before.source, before.baseline) == ("published", None)
+    after = reward_scale(spec, MeasuredStarter(score=20000.0, reward_score=20500.0, where="a test"))
+    assert (after.source, after.value, after.baseline) == ("measured", pytest.approx(1560.0), 20500.0)
+    assert "a test" in after.detail
+
+
+def test_a_starter_at_the_reference_keeps_the_scale_but_anchors_the_first_run() -> None:
+    spec = get_task("cifar-10").spec
+    after = reward_scale(spec, MeasuredStarter(score=spec.reference_score, reward_score=0.8, where="a test"))
+    assert (after.value, after.baseline) == (reward_scale(spec).value, 0.8)
+
+
+def _spec(**fields: object) -> TaskSpec:
+    base = get_task("digits").spec.model_dump(exclude={"baseline_score", "baseline_reward_score", "reference_score"})
+    return TaskSpec.model_validate({**base, **fields})
+
+
+def test_a_task_without_a_scale_is_refused_with_what_to_give() -> None:
+    with pytest.raises(NoRewardScale, match="baseline_score and reference_score.*published.*medals"):
+        reward_scale(_spec(reference_score=0.9))  # a reference alone says nothing about the scale
+
+
+def test_published_scores_name_one_score_and_a_source() -> None:
+    assert reward_scale(_spec(reference_score=0.9, published={"baseline": 0.8, "source": "a paper"})).source == "published"
+    with pytest.raises(ValueError, match="exactly one"):
+        _spec(reference_score=0.9, published={"starter": 0.7, "baseline": 0.8, "source": "a paper"})
+    with pytest.raises(ValueError):
+        _spec(reference_score=0.9, published={"starter": 0.7})  # no source
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
+def test_alpha_refuses_a_scale_that_is_not_finite_and_positive(bad: float) -> None:
+    with pytest.raises(ValueError, match="reward scale"):
+        task_alpha(bad, CFG)

@@ -8,10 +8,14 @@ never by position; ids are compared as strings with surrounding whitespace remov
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import math
 import numbers
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -19,8 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlagent_env.errors import InvalidSubmission
+from mlagent_env.errors import AnswersChanged, InvalidSubmission
 from mlagent_env.tasks.metrics import Metric, get_metric
+from mlagent_env.tasks.data import TaskPaths, read_answers
+from mlagent_env.tasks.registry import Task
 from mlagent_env.tasks.spec import TaskSpec
 
 _EXAMPLES = 5
@@ -356,6 +362,55 @@ def grade(
     aligned = checked.iloc[pd.Index(checked[id_col]).get_indexer(truth[id_col])].reset_index(drop=True)
     value = metric.score(truth, aligned, spec)
     return float(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Answers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A task's prepared answers, checked against the manifest: every test row (what a submission
+    must cover), the reward rows and the held-back rows."""
+
+    every: pd.DataFrame
+    reward: pd.DataFrame
+    final: pd.DataFrame
+    id_column: str
+
+    @cached_property
+    def expected_ids(self) -> list[str]:
+        return self.every[self.id_column].astype(str).tolist()
+
+
+def load_answers(task: Task, paths: TaskPaths) -> Answers:
+    """Read the prepared answers, each file checked against the sha256 that ``manifest.json``
+    recorded when the task was prepared. Each file is read once and its checksum taken over the
+    very bytes that are parsed. Raises ``AnswersChanged`` naming the file and the command to run
+    when a file differs (or the manifest has no checksum for it): never a reward from changed answers."""
+    redo = f"prepare the task again: mlagent-env --data-dir {paths.root} prepare {task.id} --force"
+    try:
+        recorded = json.loads(paths.manifest.read_text(encoding="utf-8")).get("private", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise AnswersChanged(f"cannot read the checksums of {task.id}'s answers in {paths.manifest} ({exc}); {redo}") from exc
+    frames = []
+    for path in (paths.answers, paths.answers_reward, paths.answers_final):
+        name = path.relative_to(paths.private).as_posix()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise AnswersChanged(f"cannot read the answer file {path} ({exc}); {redo}") from exc
+        want = recorded.get(name) if isinstance(recorded, dict) else None
+        if want is None:
+            raise AnswersChanged(f"{path}: {paths.manifest} records no checksum for this answer file; {redo}")
+        if hashlib.sha256(data).hexdigest() != want:
+            raise AnswersChanged(
+                f"{path} was changed after {task.id} was prepared (its sha256 differs from {paths.manifest}); {redo}"
+            )
+        frames.append(read_answers(io.BytesIO(data), task))  # type: ignore[arg-type]
+    every, reward, final = frames
+    return Answers(every, reward, final, task.spec.id_column)
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 A task folder holds ``task.yaml`` (the TaskSpec), ``description.md`` (the research problem as
 the agent reads it), ``prepare.py`` (``prepare(raw, public, private)`` and optionally
 ``download(raw)``) and ``starter/`` (the files the agent starts from). Adding a task is adding a
-folder; nothing central is edited.
+folder; nothing central is edited. A task must give a reward scale (``mlagent_env.tasks.scale``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Sequence
 import pandas as pd
 
 from mlagent_env.errors import TaskNotFound
+from mlagent_env.tasks.scale import reward_scale
 from mlagent_env.tasks.spec import TaskSpec
 
 TASKS_ROOT = Path(__file__).resolve().parent
@@ -66,6 +67,7 @@ def _discover() -> dict[str, Task]:
     for yaml_path in sorted(TASKS_ROOT.glob("*/task.yaml")):
         try:
             spec = TaskSpec.from_yaml(yaml_path)
+            reward_scale(spec)  # every task has one: no task falls back silently
         except Exception as exc:
             raise ValueError(f"invalid task spec {yaml_path}: {exc}") from exc
         if spec.id != yaml_path.parent.name:

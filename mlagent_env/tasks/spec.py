@@ -30,6 +30,34 @@ class Medals(_Strict):
     median: float | None = None
 
 
+class PublishedScores(_Strict):
+    """A published score that, with ``reference_score``, sets the reward scale of a task whose
+    starter has not been measured. Give exactly one of ``starter`` and ``baseline``."""
+
+    starter: float | None = Field(
+        None, description="Published score of this task's own starter script; also the first run's previous metric."
+    )
+    baseline: float | None = Field(
+        None,
+        description="A published score of other code (another benchmark's starter, the mean of published agents): "
+        "it sets the scale only.",
+    )
+    source: str = Field(min_length=1, description="Where the figure comes from (paper and table, repository file).")
+
+    @model_validator(mode="after")
+    def _one_score(self) -> "PublishedScores":
+        given = [v for v in (self.starter, self.baseline) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'starter' and 'baseline'")
+        if not math.isfinite(given[0]):
+            raise ValueError("the published score must be a finite number")
+        return self
+
+    @property
+    def score(self) -> float:
+        return self.starter if self.starter is not None else self.baseline  # type: ignore[return-value]
+
+
 class Resources(_Strict):
     gpu_recommended: bool = False
     exec_timeout_s: float = Field(600.0, gt=0, description="Default time limit of one Execute Script.")
@@ -75,6 +103,9 @@ class TaskSpec(_Strict):
         description="Score of the unmodified starter on the reward rows: the 'previous metric' of an episode's first run.",
     )
     reference_score: float | None = Field(None, description="Best known score or the gold threshold; None if unknown.")
+    published: PublishedScores | None = Field(
+        None, description="A published starter or baseline score: the reward scale when no starter is measured."
+    )
     medals: Medals = Field(default_factory=Medals)
     resources: Resources = Field(default_factory=Resources)
     data_source: DataSource
