@@ -4,6 +4,7 @@ episode, non-finite metrics, and the reward scale of every registered task."""
 from __future__ import annotations
 
 import math
+import shutil
 
 import pytest
 
@@ -145,3 +146,15 @@ def test_published_scores_name_one_score_and_a_source() -> None:
 def test_alpha_refuses_a_scale_that_is_not_finite_and_positive(bad: float) -> None:
     with pytest.raises(ValueError, match="reward scale"):
         task_alpha(bad, CFG)
+
+
+def test_the_registry_refuses_a_task_folder_without_a_scale(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlagent_env.tasks import registry
+
+    folder = tmp_path / "digits"
+    shutil.copytree(get_task("digits").root, folder)
+    text = (folder / "task.yaml").read_text()
+    (folder / "task.yaml").write_text(text.replace("baseline_score:", "# baseline_score:"))
+    monkeypatch.setattr(registry, "TASKS_ROOT", tmp_path)
+    with pytest.raises(ValueError, match="digits.*has no reward scale"):
+        registry._discover.__wrapped__()
