@@ -116,6 +116,7 @@ class MLAgentEnv(gym.Env[str, str]):
         llm: TextLLM | None = None,
         auto_prepare: bool = True,
         memory_mb: int | None = None,
+        disk_mb: int | None = None,
         cpus: float | None = None,
         pids_limit: int = 256,
         network: bool = False,
@@ -144,6 +145,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self.auto_prepare = auto_prepare
         self.limits = dict(
             memory_mb=memory_mb or spec.resources.memory_mb,
+            disk_mb=disk_mb or spec.resources.disk_mb,
             cpus=cpus,
             pids_limit=pids_limit,
             network=network,
@@ -239,6 +241,7 @@ class MLAgentEnv(gym.Env[str, str]):
                     "exit_code": outcome.exec.exit_code,
                     "timed_out": outcome.exec.timed_out,
                     "oom_killed": outcome.exec.oom_killed,
+                    "disk_full": outcome.exec.disk_full,
                     "duration_s": outcome.exec.duration_s,
                 }
             observation, kind, reward, metric = self._judge(parsed, outcome)

@@ -194,7 +194,7 @@ class ToolExecutor:
         if result.stderr.strip():
             output = (output + "\n" if output else "") + result.stderr
         obs = f"The script has been executed. Here is the output:\n{output.rstrip()}"
-        if result.timed_out or result.oom_killed:
+        if result.hit_limit:  # time, memory or disk
             return ToolOutcome(obs, corner_case=True, exec=result)
         if result.exit_code != 0:
             return ToolOutcome(obs + f"\n[exit code {result.exit_code}]", failed=True, exec=result)

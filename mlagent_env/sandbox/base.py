@@ -35,10 +35,17 @@ class ExecResult:
     oom_killed: bool = False
     duration_s: float = 0.0
     output_truncated: bool = False
+    disk_full: bool = False
+    """The command failed with the sandbox's disk quota (``disk_mb``) exhausted."""
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+        return self.exit_code == 0 and not self.hit_limit
+
+    @property
+    def hit_limit(self) -> bool:
+        """Whether a resource limit ended the command: time, memory or disk (a ``corner_case``)."""
+        return self.timed_out or self.oom_killed or self.disk_full
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,8 @@ class SandboxSpec:
 
     ``starter_dir`` is copied into the fresh workspace; ``public_dir`` is mounted read-only at
     ``data/``; ``hidden_dirs`` are host paths the agent's commands must not be able to read
-    (the task's private answers): Docker never mounts them, the local backend masks them when
-    bubblewrap is available.
+    (the task's private answers): Docker and bwrap never mount them. ``disk_mb`` caps the
+    writable space (workspace and temporary files) in every backend.
     """
 
     task_id: str
@@ -65,6 +72,7 @@ class SandboxSpec:
     public_dir: Path | None = None
     hidden_dirs: list[Path] = field(default_factory=list)
     memory_mb: int = 4096
+    disk_mb: int = 8192
     cpus: float | None = None
     pids_limit: int = 256
     network: bool = False
@@ -83,6 +91,11 @@ class Sandbox(Protocol):
     @property
     def python(self) -> str:
         """The interpreter that runs the agent's scripts inside this sandbox."""
+        ...
+
+    @property
+    def answers_readable(self) -> bool:
+        """True when agent code in this sandbox can read the task's private answers"""
         ...
 
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
@@ -206,6 +219,8 @@ def finish_exec(
     duration_s: float,
     timeout_s: float,
     memory_mb: int,
+    disk_full: bool = False,
+    disk_mb: int | None = None,
 ) -> ExecResult:
     """The ExecResult of a finished command, the same way for every backend: a Python
     ``MemoryError`` (rlimit path) counts as out-of-memory, and a line says why a command was cut."""
@@ -219,6 +234,9 @@ def finish_exec(
         err += f"\n[mlagent] command timed out after {timeout_s:g} s; all its processes were killed."
     elif oom_killed:
         err += f"\n[mlagent] command ran out of memory (limit {memory_mb} MB)."
+    elif disk_full:
+        err += (f"\n[mlagent] the workspace is full (disk limit {disk_mb} MB): delete files you do not "
+                "need, or write less.")
     return ExecResult(
         exit_code=exit_code,
         stdout=out,
@@ -227,6 +245,7 @@ def finish_exec(
         oom_killed=oom_killed,
         duration_s=duration_s,
         output_truncated=t1 or t2,
+        disk_full=disk_full and not timed_out and not oom_killed,
     )
 
 
