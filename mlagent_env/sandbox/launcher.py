@@ -100,6 +100,7 @@ while True:
 """
 
 READY_TIMEOUT_S = 30.0
+LAUNCHER_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 
 @dataclass
@@ -132,6 +133,7 @@ class Launcher:
                 stderr=self._errors,
                 pass_fds=[child.fileno()],
                 start_new_session=True,
+                env=LAUNCHER_ENV,  # the host's environment (its secrets) never enters the sandbox
             )
         finally:
             child.close()

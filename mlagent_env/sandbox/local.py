@@ -58,7 +58,7 @@ from mlagent_env.sandbox.base import (
 )
 from mlagent_env.sandbox.cgroups import CgroupLimits
 from mlagent_env.sandbox.launcher import Launcher
-from mlagent_env.sandbox.namespaces import bwrap_available, bwrap_wrapper, unshare_wrapper
+from mlagent_env.sandbox.namespaces import bwrap_available, bwrap_wrapper, hand_over, unshare_wrapper
 from mlagent_env.sandbox.quota import DiskQuota
 
 Isolation = Literal["process", "bwrap"]
@@ -178,6 +178,7 @@ class LocalSandbox(SandboxLifecycle):
         self._ensure_workspace()
         if spec.starter_dir is not None:
             shutil.copytree(spec.starter_dir, self.workspace, dirs_exist_ok=True, symlinks=False)
+            self._hand_over(self.workspace)
         if isolation == "process":
             _warn_once()
 
@@ -254,6 +255,7 @@ class LocalSandbox(SandboxLifecycle):
         target = self._resolve(path, for_write=True)
         if target.is_dir():
             raise SandboxError(f"{path!r} is a folder; give a file name")
+        created = next((p for p in [target.parent, *target.parent.parents][::-1] if not p.exists()), None)
         target.parent.mkdir(parents=True, exist_ok=True)
         # re-check after creating parents: a parent could be a symlink planted by the agent
         self._resolve(path, for_write=True)
@@ -261,6 +263,7 @@ class LocalSandbox(SandboxLifecycle):
         try:
             tmp.write_bytes(data)
             os.replace(tmp, target)
+            self._hand_over(created or target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -317,6 +320,7 @@ class LocalSandbox(SandboxLifecycle):
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
             tar.extractall(self.workspace, filter="data")
         self._ensure_workspace()
+        self._hand_over(self.workspace)
 
     def close(self) -> None:
         if self._closed:
@@ -330,7 +334,9 @@ class LocalSandbox(SandboxLifecycle):
     # ------------------------------------------------------------------ helpers
     def _ensure_workspace(self) -> None:
         """Recreate the workspace and the data link if a command deleted them."""
-        self.workspace.mkdir(parents=True, exist_ok=True)
+        if not self.workspace.is_dir():
+            self.workspace.mkdir(parents=True, exist_ok=True)
+            self._hand_over(self.workspace)
         self._tmp.mkdir(parents=True, exist_ok=True)
         link = self.workspace / DATA_DIR_NAME
         if self._public is not None:
@@ -406,13 +412,18 @@ class LocalSandbox(SandboxLifecycle):
         env.update(compute_env(self.spec))
         return env
 
+    def _hand_over(self, path: Path) -> None:
+        """Files the host writes belong to the agent's uid under bwrap (see ``namespaces.hand_over``)."""
+        if self.isolation == "bwrap":
+            hand_over(path)
+
     def _wrapper(self) -> list[str]:
         """The command line that puts the launcher in the sandbox's namespaces."""
         if self.isolation == "bwrap":
             return bwrap_wrapper(
                 python=self._python,
                 root=self._root,
-                writable=[self.workspace],
+                workspace=self.workspace,
                 public=self._public,
                 network=self.spec.network,
                 gpus=bool(self.spec.gpus),

@@ -1,6 +1,7 @@
 """The command lines that put a local sandbox's launcher into its own namespaces.
 
-``bwrap_wrapper``: containment. Agent code runs as uid 65534 in a user namespace of its own with
+``bwrap_wrapper``: containment. Agent code runs as uid 65534 (on the host as well: as root,
+bubblewrap itself is started as that uid) in a user namespace of its own with
 every capability dropped (bubblewrap sets no_new_privs, and ``--disable-userns`` forbids nested
 user namespaces, so none can be regained), in new pid, network, ipc, uts and cgroup namespaces,
 on a root filesystem that holds only what a Python script needs: ``/usr`` and a few ``/etc`` files
@@ -18,13 +19,14 @@ from __future__ import annotations
 import functools
 import glob
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Sequence
 
 AGENT_UID = 65534
-"""The uid (and gid) of agent code inside the bwrap sandbox."""
+"""The uid (and gid) of agent code in the bwrap sandbox; as root, its uid on the host too."""
 
 ETC_FILES = (
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "nsswitch.conf", "alternatives",
@@ -45,15 +47,51 @@ def bwrap_wrapper(
     *,
     python: str,
     root: Path,
-    writable: Sequence[Path],
+    workspace: Path,
     public: Path | None,
     network: bool,
     gpus: bool,
     tmp_mb: int,
 ) -> list[str]:
-    """The bwrap command line (ending in ``--``) for one sandbox. ``root`` is the sandbox's own
-    host folder (it receives the sandbox's passwd and group files); ``writable`` are bound
-    read-write at their host paths; ``public`` read-only at its host path."""
+    """The command line (ending in ``--``) that starts one sandbox's launcher under bwrap.
+
+    ``root`` is the sandbox's own host folder (it receives the sandbox's passwd and group files and,
+    as root, the staging mounts); ``workspace`` is bound read-write and ``public`` read-only, both
+    at their host paths. As root, the read-only sources are first bind-mounted under ``root/stage``
+    in a private mount namespace (``unshare``), so that bubblewrap, started as ``AGENT_UID`` by
+    ``setpriv``, can reach them however private the folders above them are; the agent's processes
+    are then that unprivileged uid on the host too, never root.
+    """
+    sources: list[tuple[Path, Path]] = [(d, d) for d in interpreter_dirs(python)]  # (host source, sandbox path)
+    if public is not None:
+        sources.append((public, public))
+    for name, text in _identity_files().items():
+        path = root / name
+        path.write_text(text)
+        path.chmod(0o644)
+        sources.append((path, Path("/etc") / name))
+    prefix: list[str] = []
+    as_root = os.geteuid() == 0
+    if as_root:
+        stage = root / "stage"
+        stage.mkdir(exist_ok=True)  # again when the launcher restarts
+        root.chmod(0o711)  # the unprivileged bwrap passes through to stage/ and the workspace
+        script = "set -e; "
+        staged: list[tuple[Path, Path]] = []
+        for i, (src, dest) in enumerate(sources):
+            target = stage / str(i)
+            if src.is_dir():
+                target.mkdir(exist_ok=True)
+            else:
+                target.touch()
+            script += f"mount --bind {shlex.quote(str(src))} {target}; mount -o remount,bind,ro {target}; "
+            staged.append((target, dest))
+        sources = staged
+        prefix = [
+            "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script + 'exec "$@"', "sh",
+            "setpriv", f"--reuid={AGENT_UID}", f"--regid={AGENT_UID}", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", "--no-new-privs",
+        ]
     args = [
         "bwrap", "--unshare-user", "--disable-userns", "--uid", str(AGENT_UID), "--gid", str(AGENT_UID),
         "--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -71,23 +109,29 @@ def bwrap_wrapper(
     for name in ETC_FILES + (NETWORK_ETC_FILES if network else ()):
         if (Path("/etc") / name).exists():
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    for name, text in _identity_files().items():
-        path = root / name
-        path.write_text(text)
-        args += ["--ro-bind", str(path), f"/etc/{name}"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
     if Path("/sys/devices/system/cpu").is_dir():
         args += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
     if gpus:
         for dev in sorted(glob.glob("/dev/nvidia*")):
             args += ["--dev-bind", dev, dev]
-    for env_dir in interpreter_dirs(python):
-        args += ["--ro-bind", str(env_dir), str(env_dir)]
-    for path in writable:
-        args += ["--bind", str(path), str(path)]
-    if public is not None:
-        args += ["--ro-bind", str(public), str(public)]
-    return args + ["--"]
+    for src, dest in sources:
+        args += ["--ro-bind", str(src), str(dest)]
+    args += ["--bind", str(workspace), str(workspace), "--remount-ro", "/"]
+    return prefix + args + ["--"]
+
+
+def hand_over(path: Path) -> None:
+    """Give ``path`` (a file, or a folder and everything in it) to the agent's uid, so that its code
+    can change what the host wrote. Nothing to do when the host is not root: the agent is then
+    the host's own uid."""
+    if os.geteuid() != 0:
+        return
+    os.chown(path, AGENT_UID, AGENT_UID, follow_symlinks=False)
+    if path.is_dir() and not path.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(path):
+            for name in dirnames + filenames:
+                os.chown(os.path.join(dirpath, name), AGENT_UID, AGENT_UID, follow_symlinks=False)
 
 
 def interpreter_dirs(python: str) -> list[Path]:

@@ -49,6 +49,7 @@ class DiskQuota:
             return
         with open(self._image, "wb") as f:
             f.truncate(size_mb << 20)
+        self._image.chmod(0o600)
         try:
             _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-i", "8192", "-O", "^has_journal,^resize_inode",
                   "-E", "lazy_itable_init=1,nodiscard", str(self._image)])
