@@ -1,6 +1,6 @@
 """The Sandbox protocol: where an agent's commands run and its files live.
 
-Every backend (``local.py``, ``docker.py``) implements :class:`Sandbox` and passes the same
+Every backend (``local.py``, ``docker/``) implements :class:`Sandbox` and passes the same
 conformance suite (``tests/test_sandbox_conformance.py``). Paths given to a sandbox are POSIX
 paths relative to the workspace root; anything that would leave the workspace raises
 :class:`~mlagent_env.errors.PathEscapeError`. The task's public data appears read-only at
@@ -19,6 +19,9 @@ from mlagent_env.errors import PathEscapeError
 
 DATA_DIR_NAME = "data"
 """Where the public data is mounted, read-only, relative to the workspace root."""
+
+TMP_SUFFIX = ".mlagent-tmp"
+"""Suffix of the host's temporary files in the workspace (atomic writes); never listed or snapshotted."""
 
 DEFAULT_OUTPUT_LIMIT = 10_000
 """Characters of stdout (and, separately, stderr) kept per command: head + tail."""

@@ -19,19 +19,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlagent_env.sandbox.docker import (
+from mlagent_env.sandbox.docker.client import (
     LABEL_CREATED_AT,
     LABEL_OWNER,
     LABEL_RUN_ID,
     LABEL_SANDBOX,
     LABEL_TASK,
     LABEL_WORKSPACE,
-    WORKSPACE_PREFIX,
     DockerUnavailable,
     get_client,
     owner_alive,
-    remove_container,
 )
+from mlagent_env.sandbox.docker.container import WORKSPACE_PREFIX, remove_container
 
 
 @dataclass(frozen=True)
