@@ -1,79 +1,151 @@
-"""Workspace snapshots as tar archives: write one from a host folder, and unpack one safely into
-an emptied workspace. ``inner_root`` is the absolute path at which the agent's processes see the
-workspace (absolute symlinks under it are part of the state, made relative on restore)."""
+"""Workspace snapshots as tar archives, ONE implementation and one set of rules for every sandbox.
+
+``inner_root`` is the absolute path at which the agent's processes see the workspace (the host
+path for the local sandbox, ``/home/agent/workspace`` in a container).
+
+Writing (:func:`workspace_tar`) walks the workspace iteratively (any depth), folder by folder in
+name order, and keeps folders, regular files and symlinks whose target stays inside the workspace
+(an absolute one under ``inner_root`` is stored relative, so that an archive restores in any
+sandbox); FIFOs, sockets, devices, links out of the workspace, ``data/`` and the host's temporary
+files are not state and are left out, and so are files past :data:`SNAPSHOT_MAX_BYTES` in all (a
+warning names them): a sparse 64 GB file costs nothing. Reading (:func:`extract_workspace_tar`)
+refuses (:class:`UnsafeArchive`) names that leave the workspace, links that point out of it and
+members reached through a link, so that a restore never writes outside the workspace.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import stat
 import tarfile
 from pathlib import Path
-from typing import Any
 
-from mlagent_env.errors import PathEscapeError
+from mlagent_env.errors import PathEscapeError, SandboxError
+from mlagent_env.sandbox.agent_files import remove_tree
 from mlagent_env.sandbox.base import DATA_DIR_NAME, TMP_SUFFIX, is_data_path, normalize_relpath
+
+SNAPSHOT_MAX_BYTES = 512 << 20
+"""The most bytes of file contents one snapshot holds; files past it are left out, with a warning."""
+
+log = logging.getLogger(__name__)
 
 
 class UnsafeArchive(PathEscapeError, tarfile.TarError):
     """A snapshot archive with a member that would land outside the workspace."""
 
 
-def workspace_tar(ws: Path, keep_link: Any = None) -> bytes:
-    """The workspace (``data/`` excluded) as an uncompressed PAX tar, names relative to its root.
+def _inside(rel: str, linkname: str, inner_root: str) -> str | None:
+    """The target of the link ``rel -> linkname`` as a relative link that stays in the workspace
+    (absolute ones under ``inner_root`` rewritten), or None when it points out."""
+    if linkname.startswith("/"):
+        if linkname != inner_root and not linkname.startswith(inner_root + "/"):
+            return None
+        inner = linkname[len(inner_root) :].lstrip("/") or "."
+        linkname = os.path.relpath(inner, os.path.dirname(rel) or ".")
+    lexical = os.path.normpath(os.path.join(os.path.dirname(rel), linkname))
+    if lexical == ".." or lexical.startswith("../") or lexical.startswith("/"):
+        return None
+    return linkname
 
-    Written by hand rather than with ``TarFile.add`` (no user/group name look-ups, one lstat per
-    entry); ``keep_link(relpath)`` decides which symlinks belong to the state."""
+
+def workspace_tar(ws: Path, *, inner_root: str, max_bytes: int = SNAPSHOT_MAX_BYTES) -> bytes:
+    """The workspace as an uncompressed PAX tar, names relative to its root (see the module
+    docstring for what is kept). Written by hand rather than with ``TarFile.add``: no user/group
+    name look-ups, one lstat per entry, no recursion, no special file ever opened."""
     root = str(ws)
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for dirpath, dirnames, filenames in os.walk(root):
-            rel_dir = os.path.relpath(dirpath, root)
-            if rel_dir == ".":
-                dirnames[:] = [d for d in dirnames if d != DATA_DIR_NAME]
-                filenames = [f for f in filenames if f != DATA_DIR_NAME]
-                rel_dir = ""
-            dirnames.sort()
-            for name in dirnames + sorted(filenames):
-                if name.endswith(TMP_SUFFIX):
+    budget = max_bytes
+    left_out: list[str] = []
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, errors="surrogateescape") as tar:
+        stack: list[str] = [""]
+        while stack:
+            rel_dir = stack.pop()
+            try:
+                with os.scandir(os.path.join(root, rel_dir) if rel_dir else root) as it:
+                    names = sorted(e.name for e in it)
+            except OSError:
+                continue  # vanished, or a path too long for the kernel
+            subdirs: list[str] = []
+            for name in names:
+                if name.endswith(TMP_SUFFIX) or (not rel_dir and name == DATA_DIR_NAME):
                     continue
-                full = os.path.join(dirpath, name)
                 arc = rel_dir + "/" + name if rel_dir else name
+                full = os.path.join(root, arc)
                 try:
                     st = os.lstat(full)
-                except FileNotFoundError:
+                except OSError:
                     continue
                 info = tarfile.TarInfo(arc)
                 info.mode = stat.S_IMODE(st.st_mode)
                 info.mtime = int(st.st_mtime)
                 info.uid, info.gid = st.st_uid, st.st_gid
                 if stat.S_ISLNK(st.st_mode):
-                    if keep_link is not None and not keep_link(arc):
+                    try:
+                        target = _inside(arc, os.readlink(full), inner_root)
+                    except OSError:
                         continue
-                    info.type, info.linkname = tarfile.SYMTYPE, os.readlink(full)
+                    if target is None:
+                        continue  # links out of the workspace are not part of its state
+                    info.type, info.linkname = tarfile.SYMTYPE, target
                     tar.addfile(info)
                 elif stat.S_ISDIR(st.st_mode):
                     info.type = tarfile.DIRTYPE
                     tar.addfile(info)
+                    subdirs.append(arc)
                 elif stat.S_ISREG(st.st_mode):
-                    info.size = st.st_size
-                    with open(full, "rb") as fh:
-                        tar.addfile(info, fh)
+                    if st.st_size > budget:
+                        left_out.append(f"{arc} ({st.st_size} bytes)")
+                        continue
+                    if _add_regular(tar, info, full, st.st_size):
+                        budget -= st.st_size
                 # sockets, fifos, devices: not state
+            stack.extend(reversed(subdirs))
+    if left_out:
+        log.warning(
+            "snapshot: %d file(s) left out, past the %d bytes a snapshot holds: %s",
+            len(left_out), max_bytes, ", ".join(left_out[:10]),
+        )
     return buf.getvalue()
+
+
+def _add_regular(tar: tarfile.TarFile, info: tarfile.TarInfo, full: str, size: int) -> bool:
+    """Add the regular file ``full`` of ``size`` bytes; False (nothing added) when it cannot be
+    read or changed under us."""
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            return False
+        info.size = size
+        try:
+            tar.addfile(info, fh)
+        except (OSError, tarfile.TarError) as e:  # it shrank while being read: the archive is now broken
+            raise SandboxError(f"snapshot: {info.name!r} changed while it was archived ({e}); try again") from e
+    return True
 
 
 def _link_target(name: str, linkname: str, inner_root: str) -> str:
     """A symlink target for the restored workspace: relative, and inside it (else UnsafeArchive)."""
-    if linkname.startswith("/"):
-        if linkname != inner_root and not linkname.startswith(inner_root + "/"):
-            raise UnsafeArchive(f"archive member {name!r} links to {linkname!r}, outside the workspace; refused")
-        inner = linkname[len(inner_root) :].lstrip("/") or "."
-        linkname = os.path.relpath(inner, os.path.dirname(name) or ".")
-    lexical = os.path.normpath(os.path.join(os.path.dirname(name), linkname))
-    if lexical == ".." or lexical.startswith("../") or lexical.startswith("/"):
+    target = _inside(name, linkname, inner_root)
+    if target is None:
         raise UnsafeArchive(f"archive member {name!r} links to {linkname!r}, outside the workspace; refused")
-    return linkname
+    return target
+
+
+def wipe_workspace(ws: Path) -> None:
+    """Empty the host side of a workspace, keeping the data mount point (or link)."""
+    try:
+        names = os.listdir(ws)
+    except OSError:
+        return
+    for name in names:
+        if name != DATA_DIR_NAME:
+            remove_tree(os.path.join(ws, name))
 
 
 def extract_workspace_tar(archive: bytes, ws: Path, *, inner_root: str, owner: tuple[int, int] | None) -> None:
@@ -90,21 +162,32 @@ def extract_workspace_tar(archive: bytes, ws: Path, *, inner_root: str, owner: t
     dir_mtimes: list[tuple[str, float]] = []
 
     def ensure_dir(rel: str) -> None:
-        if rel in made_dirs:
-            return
-        parent = os.path.dirname(rel)
-        ensure_dir(parent)
-        full = os.path.join(root, rel)
-        try:
-            os.mkdir(full, 0o755)
-            if chown:
-                os.lchown(full, uid, gid)
-        except FileExistsError:
-            if os.path.islink(full) or not os.path.isdir(full):
-                raise UnsafeArchive(f"archive path {rel!r} is not a folder; refused") from None
-        made_dirs.add(rel)
+        missing: list[str] = []
+        while rel not in made_dirs:
+            missing.append(rel)
+            rel = os.path.dirname(rel)
+        for rel in reversed(missing):  # from the top down, without recursion
+            full = os.path.join(root, rel)
+            try:
+                os.mkdir(full, 0o755)
+                if chown:
+                    os.lchown(full, uid, gid)
+            except FileExistsError:
+                if os.path.islink(full) or not os.path.isdir(full):
+                    raise UnsafeArchive(f"archive path {rel!r} is not a folder; refused") from None
+            made_dirs.add(rel)
 
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+    def through_link(path: str, including_itself: bool) -> bool:
+        if not links:
+            return False
+        cut = path.find("/")
+        while cut != -1:
+            if path[:cut] in links:
+                return True
+            cut = path.find("/", cut + 1)
+        return including_itself and path in links
+
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*", errors="surrogateescape") as tar:
         for m in tar:
             try:
                 name = normalize_relpath(m.name)
@@ -112,12 +195,9 @@ def extract_workspace_tar(archive: bytes, ws: Path, *, inner_root: str, owner: t
                 raise UnsafeArchive(f"archive member {m.name!r} leaves the workspace; refused") from e
             if name == "." or is_data_path(name):
                 continue
-            parts = name.split("/")
-            for k in range(1, len(parts)):
-                if "/".join(parts[:k]) in links:
-                    raise UnsafeArchive(f"archive member {name!r} goes through a link; refused")
-            parent = "/".join(parts[:-1])
-            ensure_dir(parent)
+            if through_link(name, False):
+                raise UnsafeArchive(f"archive member {name!r} goes through a link; refused")
+            ensure_dir(os.path.dirname(name))
             full = os.path.join(root, name)
             if m.isdir():
                 ensure_dir(name)
@@ -151,8 +231,7 @@ def extract_workspace_tar(archive: bytes, ws: Path, *, inner_root: str, owner: t
                     source = normalize_relpath(m.linkname)
                 except PathEscapeError as e:
                     raise UnsafeArchive(f"archive hard link {name!r} leaves the workspace; refused") from e
-                sparts = source.split("/")
-                if any("/".join(sparts[:k]) in links for k in range(1, len(sparts) + 1)) or is_data_path(source):
+                if through_link(source, True) or is_data_path(source):
                     raise UnsafeArchive(f"archive hard link {name!r} goes through a link; refused")
                 os.link(os.path.join(root, source), full, follow_symlinks=False)
             # devices, fifos: skipped

@@ -25,6 +25,7 @@ from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from mlagent_env.sandbox.archive import wipe_workspace
 from mlagent_env.sandbox.base import SandboxSpec
 from mlagent_env.sandbox.docker.client import agent_ids, get_client, process_run_id
 from mlagent_env.sandbox.docker.container import (
@@ -33,7 +34,6 @@ from mlagent_env.sandbox.docker.container import (
     container_running,
     discard,
     start_container,
-    wipe_workspace,
 )
 from mlagent_env.sandbox.docker.processes import reset_container_state
 
@@ -177,7 +177,7 @@ class WarmPool:
             ok = ok and (count is None or count == handle.oom_kills)
         if ok:
             try:
-                wipe_workspace(handle)
+                wipe_workspace(handle.workspace)
             except OSError:
                 ok = False
         if ok:

@@ -5,13 +5,13 @@ and removing it with its workspace."""
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlagent_env.errors import MLAgentError, SandboxError
+from mlagent_env.sandbox.agent_files import remove_tree
 from mlagent_env.sandbox.base import DATA_DIR_NAME, SandboxSpec
 from mlagent_env.sandbox.docker.client import agent_ids, container_labels
 
@@ -123,6 +123,11 @@ def _workspace_root() -> Path:
     return Path(tempfile.mkdtemp(prefix=WORKSPACE_PREFIX, dir=base)).resolve()
 
 
+def file_owner() -> tuple[int, int] | None:
+    """(uid, gid) that files the host writes into the workspace get; None when not root (ours)."""
+    return agent_ids() if os.geteuid() == 0 else None
+
+
 def chown(path: Path | str) -> None:
     uid, gid = agent_ids()
     if os.geteuid() == 0:
@@ -166,14 +171,14 @@ def start_container(
     try:
         container = client.containers.create(**kwargs)  # never pulls: the image is built here
     except docker.errors.ImageNotFound as e:
-        shutil.rmtree(root, ignore_errors=True)
+        remove_tree(root)
         variant = "--slim " if "slim" in config.image else ""
         raise ImageMissing(
             f"the runtime image {config.image!r} is not built: run `mlagent-env image build {variant}--offline` "
             "(or pass image=... / set MLAGENT_IMAGE)"
         ) from e
     except docker.errors.APIError as e:
-        shutil.rmtree(root, ignore_errors=True)
+        remove_tree(root)
         raise SandboxError(f"could not create a container from {config.image!r}: {e.explanation or e}") from e
     try:
         container.start()
@@ -200,7 +205,7 @@ def discard(client: Any, handle: ContainerHandle) -> None:
     try:
         remove_container(client, handle.id)
     finally:
-        shutil.rmtree(handle.root, ignore_errors=True)
+        remove_tree(handle.root)
 
 
 def container_running(client: Any, container_id: str) -> tuple[bool, bool]:
@@ -212,15 +217,3 @@ def container_running(client: Any, container_id: str) -> tuple[bool, bool]:
     except docker.errors.NotFound:
         return False, False
     return bool(state.get("Running")), bool(state.get("OOMKilled"))
-
-
-def wipe_workspace(handle: ContainerHandle) -> None:
-    """Empty the host side of the workspace, keeping the data mount point."""
-    ws = handle.workspace
-    for child in ws.iterdir():
-        if child.name == DATA_DIR_NAME:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()

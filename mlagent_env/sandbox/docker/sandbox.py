@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from mlagent_env.errors import PathEscapeError, ReadOnlyPathError, SandboxError, WorkspaceFileNotFound
-from mlagent_env.sandbox.archive import extract_workspace_tar, workspace_tar
+from mlagent_env.sandbox.agent_files import read_regular_file, write_new_file
+from mlagent_env.sandbox.archive import extract_workspace_tar, wipe_workspace, workspace_tar
 from mlagent_env.sandbox.base import (
     DATA_DIR_NAME,
     TMP_SUFFIX,
-    DirEntry,
+    DirListing,
     ExecResult,
     SandboxLifecycle,
     SandboxSpec,
@@ -37,12 +38,13 @@ from mlagent_env.sandbox.docker.container import (
     chown_tree,
     container_running,
     discard,
+    file_owner,
     remove_container,
     start_container,
-    wipe_workspace,
 )
 from mlagent_env.sandbox.docker.exec_stream import RawExec, run_exec
 from mlagent_env.sandbox.docker.processes import COMMAND_WRAPPER, kill_agent_processes, read_oom_kills
+from mlagent_env.sandbox.listing import LIST_MAX_ENTRIES, walk_listing
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlagent_env.sandbox.pool import WarmPool
@@ -148,16 +150,7 @@ class DockerSandbox(SandboxLifecycle):
 
     def read_file(self, path: str) -> bytes:
         _, host = self._resolve(path)
-        if not os.path.lexists(host):
-            raise WorkspaceFileNotFound(f"{path!r} does not exist in the workspace")
-        if os.path.isdir(host):
-            raise WorkspaceFileNotFound(f"{path!r} is a folder, not a file")
-        try:
-            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError as e:
-            raise WorkspaceFileNotFound(f"{path!r} cannot be read: {e.strerror}") from e
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read()
+        return read_regular_file(host, path)
 
     def write_file(self, path: str, data: bytes) -> None:
         rel, host = self._resolve(path, for_write=True)
@@ -173,43 +166,33 @@ class DockerSandbox(SandboxLifecycle):
             elif os.path.islink(cur) or not os.path.isdir(cur):
                 raise SandboxError(f"{path!r}: {'/'.join(parts[: parts.index(comp) + 1])!r} is not a folder")
         tmp = host.parent / f".{host.name}{TMP_SUFFIX}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(bytes(data))
-        chown(tmp)
+        write_new_file(tmp, bytes(data), file_owner())
         os.replace(tmp, host)
 
     def exists(self, path: str) -> bool:
         _, host = self._resolve(path)
         return os.path.exists(host)
 
-    def list_dir(self, path: str = ".", recursive: bool = False) -> list[DirEntry]:
+    def list_dir(self, path: str = ".", recursive: bool = False, max_entries: int = LIST_MAX_ENTRIES) -> DirListing:
         rel, host = self._resolve(path)
         if not os.path.isdir(host):
             raise WorkspaceFileNotFound(f"{path!r} is not a folder in the workspace")
         norm = normalize_relpath(path)
         prefix = "" if norm == "." else norm + "/"
-        out: list[DirEntry] = []
-        self._walk([] if rel == "." else rel.split("/"), prefix, recursive, out)
-        return sorted(out, key=lambda e: e.path)
+        comps = [] if rel == "." else rel.split("/")
+        return walk_listing(
+            str(host), comps, prefix, recursive=recursive, describe=self._describe, max_entries=max_entries
+        )
 
     def snapshot(self) -> bytes:
         self._check_open()
-
-        def keep_link(rel: str) -> bool:
-            try:
-                self._resolve(rel)
-                return True
-            except PathEscapeError:
-                return False  # links out of the workspace are not part of its state
-
-        return workspace_tar(self._handle.workspace, keep_link)
+        return workspace_tar(self._handle.workspace, inner_root=WORKSPACE_DIR)
 
     def restore(self, archive: bytes) -> None:
         self._check_open()
-        wipe_workspace(self._handle)
+        wipe_workspace(self._handle.workspace)
         extract_workspace_tar(
-            archive, self._handle.workspace, inner_root=WORKSPACE_DIR, owner=agent_ids() if os.geteuid() == 0 else None
+            archive, self._handle.workspace, inner_root=WORKSPACE_DIR, owner=file_owner()
         )
 
     def close(self) -> None:
@@ -327,33 +310,24 @@ class DockerSandbox(SandboxLifecycle):
                 raise SandboxError("cannot write to the workspace folder itself; give a file name")
         return rel, self._host_of(cur)
 
-    def _walk(self, comps: list[str], prefix: str, recursive: bool, out: list[DirEntry]) -> None:
+    def _describe(self, e: "os.DirEntry[str]", child: list[str]) -> tuple[bool, int, str | None] | None:
+        """How a listing shows one entry (see :func:`~mlagent_env.sandbox.listing.walk_listing`)."""
+        if e.name.endswith(TMP_SUFFIX):
+            return None
+        if len(child) == 1 and e.name == DATA_DIR_NAME and not self._handle.config.public_dir:
+            return None  # no data for this task: an empty read-only mount, not shown
+        descend = False
         try:
-            children = list(os.scandir(self._host_of(comps)))
-        except OSError:
-            return
-        for e in children:
-            if e.name.endswith(TMP_SUFFIX):
-                continue
-            if not comps and e.name == DATA_DIR_NAME and not self._handle.config.public_dir:
-                continue  # no data for this task: an empty read-only mount, not shown
-            rel = prefix + e.name
-            child = comps + [e.name]
-            follow = False
-            try:
-                if e.is_symlink():
-                    _, target = self._resolve("/".join(child))
-                    st = os.stat(target)
-                else:
-                    st = e.stat(follow_symlinks=False)
-                    follow = stat.S_ISDIR(st.st_mode)
-            except (PathEscapeError, OSError):
-                continue  # never reveal what lies outside; skip dangling links
-            is_dir = stat.S_ISDIR(st.st_mode)
-            out.append(DirEntry(path=rel, is_dir=is_dir, size=0 if is_dir else st.st_size))
-            if recursive and follow:
-                self._walk(child, rel + "/", recursive, out)
-
+            if e.is_symlink():
+                _, target = self._resolve("/".join(child))
+                st = os.stat(target)
+            else:
+                st = e.stat(follow_symlinks=False)
+                descend = stat.S_ISDIR(st.st_mode)
+        except (SandboxError, OSError):
+            return None  # never reveal what lies outside; skip dangling links
+        is_dir = stat.S_ISDIR(st.st_mode)
+        return is_dir, 0 if is_dir else st.st_size, str(self._host_of(child)) if descend else None
 
 
 def _check_hidden(spec: SandboxSpec) -> None:
