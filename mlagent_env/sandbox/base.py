@@ -1,6 +1,6 @@
 """The Sandbox protocol: where an agent's commands run and its files live.
 
-Every backend (``local.py``, ``docker.py``) implements :class:`Sandbox` and passes the same
+Every backend (``local.py``, ``docker/``) implements :class:`Sandbox` and passes the same
 conformance suite (``tests/test_sandbox_conformance.py``). Paths given to a sandbox are POSIX
 paths relative to the workspace root; anything that would leave the workspace raises
 :class:`~mlagent_env.errors.PathEscapeError`. The task's public data appears read-only at
@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
-from mlagent_env.errors import PathEscapeError
+from mlagent_env.errors import InvalidPath, PathEscapeError
 
 DATA_DIR_NAME = "data"
 """Where the public data is mounted, read-only, relative to the workspace root."""
+
+TMP_SUFFIX = ".mlagent-tmp"
+"""Suffix of the host's temporary files in the workspace (atomic writes); never listed or snapshotted."""
 
 DEFAULT_OUTPUT_LIMIT = 10_000
 """Characters of stdout (and, separately, stderr) kept per command: head + tail."""
@@ -55,6 +58,13 @@ class DirEntry:
     path: str
     is_dir: bool
     size: int
+
+
+class DirListing(list[DirEntry]):
+    """What :meth:`Sandbox.list_dir` returns: entries sorted by path; ``truncated`` when the entry
+    or depth cap left some out."""
+
+    truncated: bool = False
 
 
 @dataclass
@@ -104,7 +114,9 @@ class Sandbox(Protocol):
         ...
 
     def read_file(self, path: str) -> bytes:
-        """Bytes of a workspace file (``data/`` included). Raises WorkspaceFileNotFound."""
+        """Bytes of a workspace file (``data/`` included). Raises WorkspaceFileNotFound, or
+        UnreadableFile for a FIFO, device, socket or a file over 64 MB (never blocks or allocates
+        its size)."""
         ...
 
     def write_file(self, path: str, data: bytes) -> None:
@@ -115,8 +127,10 @@ class Sandbox(Protocol):
         """Whether a file or folder exists at ``path`` (path checks still apply)."""
         ...
 
-    def list_dir(self, path: str = ".", recursive: bool = False) -> list[DirEntry]:
-        """Entries of a workspace folder, sorted by path. Raises WorkspaceFileNotFound."""
+    def list_dir(self, path: str = ".", recursive: bool = False, max_entries: int = 10_000) -> DirListing:
+        """Entries of a workspace folder, sorted by path, at most ``max_entries`` (``truncated``
+        says whether some were left out), found without recursion and at most 64 levels deep.
+        Raises WorkspaceFileNotFound."""
         ...
 
     def snapshot(self) -> bytes:
@@ -154,7 +168,30 @@ def normalize_relpath(path: str) -> str:
     norm = posixpath.normpath(raw.replace("\\", "/"))
     if norm == ".." or norm.startswith("../"):
         raise PathEscapeError(f"{path!r} leaves the workspace; use a path inside it")
+    check_path_length(norm)
     return norm
+
+
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4000
+"""What the file system takes: one name, and a whole workspace path (below PATH_MAX with the root)."""
+
+
+def check_path_length(norm: str) -> None:
+    """Raise InvalidPath for a path the file system cannot take (too long, not encodable)."""
+    shown = norm if len(norm) <= 80 else norm[:60] + "..." + norm[-17:]
+    try:
+        data = norm.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise InvalidPath(f"{shown!r} is not valid text (a lone surrogate); use plain file names") from None
+    if len(data) > MAX_PATH_BYTES:
+        raise InvalidPath(f"{shown!r} is {len(data)} bytes long; paths must be at most {MAX_PATH_BYTES} bytes")
+    longest = max(data.split(b"/"), key=len)
+    if len(longest) > MAX_NAME_BYTES:
+        raise InvalidPath(
+            f"{shown!r} has a name of {len(longest)} bytes; each file or folder name must be at most "
+            f"{MAX_NAME_BYTES} bytes"
+        )
 
 
 def is_data_path(norm: str) -> bool:

@@ -24,13 +24,12 @@ Two isolations (what each does not contain is stated in README.md, "Sandboxes"):
 from __future__ import annotations
 
 import errno
-import io
 import os
 import selectors
 import shutil
+import stat
 import signal
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -44,9 +43,12 @@ from mlagent_env.errors import (
     SandboxError,
     WorkspaceFileNotFound,
 )
+from mlagent_env.sandbox.agent_files import make_parents, read_regular_file, remove_tree, write_new_file
+from mlagent_env.sandbox.archive import extract_workspace_tar, wipe_workspace, workspace_tar
 from mlagent_env.sandbox.base import (
     DATA_DIR_NAME,
-    DirEntry,
+    TMP_SUFFIX,
+    DirListing,
     ExecResult,
     OutputCapture,
     SandboxLifecycle,
@@ -58,7 +60,8 @@ from mlagent_env.sandbox.base import (
 )
 from mlagent_env.sandbox.cgroups import CgroupLimits
 from mlagent_env.sandbox.launcher import Launcher
-from mlagent_env.sandbox.namespaces import bwrap_available, bwrap_wrapper, hand_over, unshare_wrapper
+from mlagent_env.sandbox.listing import LIST_MAX_ENTRIES, walk_listing
+from mlagent_env.sandbox.namespaces import AGENT_UID, bwrap_available, bwrap_wrapper, hand_over, unshare_wrapper
 from mlagent_env.sandbox.quota import DiskQuota
 
 Isolation = Literal["process", "bwrap"]
@@ -244,83 +247,56 @@ class LocalSandbox(SandboxLifecycle):
         )
 
     def read_file(self, path: str) -> bytes:
-        target = self._resolve(path)
-        if not target.exists():
-            raise WorkspaceFileNotFound(f"{path!r} does not exist in the workspace")
-        if target.is_dir():
-            raise WorkspaceFileNotFound(f"{path!r} is a folder, not a file")
-        return target.read_bytes()
+        return read_regular_file(os.path.realpath(self._resolve(path)), path)
 
     def write_file(self, path: str, data: bytes) -> None:
         target = self._resolve(path, for_write=True)
         if target.is_dir():
             raise SandboxError(f"{path!r} is a folder; give a file name")
         created = next((p for p in [target.parent, *target.parent.parents][::-1] if not p.exists()), None)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # re-check after creating parents: a parent could be a symlink planted by the agent
-        self._resolve(path, for_write=True)
-        tmp = target.parent / f".{target.name}.mlagent-tmp"
+        tmp = target.parent / f".{target.name}{TMP_SUFFIX}"
         try:
-            tmp.write_bytes(data)
+            make_parents(target.parent)
+            # re-check after creating parents: a parent could be a symlink planted by the agent
+            self._resolve(path, for_write=True)
+            write_new_file(tmp, data, owner=self._owner)
             os.replace(tmp, target)
-            self._hand_over(created or target)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            if os.path.isfile(tmp) and not os.path.islink(tmp):
+                os.unlink(tmp)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise SandboxError(
                     f"cannot write {path!r}: the workspace is full (disk limit {self.spec.disk_mb} MB); "
                     "delete files you do not need"
                 ) from exc
             raise
+        finally:
+            if created is not None and created.is_dir():
+                self._hand_over(created)
 
     def exists(self, path: str) -> bool:
         return self._resolve(path).exists()
 
-    def list_dir(self, path: str = ".", recursive: bool = False) -> list[DirEntry]:
+    def list_dir(self, path: str = ".", recursive: bool = False, max_entries: int = LIST_MAX_ENTRIES) -> DirListing:
         target = self._resolve(path)
         if not target.is_dir():
             raise WorkspaceFileNotFound(f"{path!r} is not a folder in the workspace")
         norm = normalize_relpath(path)
         prefix = "" if norm == "." else norm + "/"
-        entries: list[DirEntry] = []
-        self._walk(target, prefix, recursive, entries)
-        return sorted(entries, key=lambda e: e.path)
+        comps = [] if norm == "." else norm.split("/")
+        return walk_listing(str(target), comps, prefix, recursive=recursive, describe=self._describe, max_entries=max_entries)
 
     def snapshot(self) -> bytes:
         self._check_open()
         self._ensure_workspace()
-        buf = io.BytesIO()
-        ws = os.path.realpath(self.workspace)
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for dirpath, dirnames, filenames in os.walk(self.workspace):
-                rel_dir = os.path.relpath(dirpath, self.workspace)
-                if rel_dir == ".":
-                    dirnames[:] = [d for d in dirnames if d != DATA_DIR_NAME]
-                    filenames = [f for f in filenames if f != DATA_DIR_NAME]
-                dirnames.sort()
-                for name in dirnames + sorted(filenames):  # os.walk does not descend into links
-                    full = os.path.join(dirpath, name)
-                    if os.path.islink(full):
-                        real = os.path.realpath(full)
-                        if not (real == ws or real.startswith(ws + os.sep)):
-                            continue  # links out of the workspace are not part of its state
-                    tar.add(full, arcname=os.path.normpath(os.path.join(rel_dir, name)), recursive=False)
-        return buf.getvalue()
+        return workspace_tar(self.workspace, inner_root=str(self.workspace))
 
     def restore(self, archive: bytes) -> None:
         self._check_open()
         self._ensure_workspace()
-        for child in self.workspace.iterdir():
-            if child.name == DATA_DIR_NAME and child.is_symlink():
-                continue
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
-            tar.extractall(self.workspace, filter="data")
+        wipe_workspace(self.workspace)
+        extract_workspace_tar(archive, self.workspace, inner_root=str(self.workspace), owner=self._owner)
         self._ensure_workspace()
-        self._hand_over(self.workspace)
 
     def close(self) -> None:
         if self._closed:
@@ -329,7 +305,7 @@ class LocalSandbox(SandboxLifecycle):
         self._stop_launcher()
         self._cg.remove()
         self._quota.release()
-        shutil.rmtree(self._root, ignore_errors=True)
+        remove_tree(self._root)
 
     # ------------------------------------------------------------------ helpers
     def _ensure_workspace(self) -> None:
@@ -345,7 +321,7 @@ class LocalSandbox(SandboxLifecycle):
             if link.is_symlink() or link.is_file():
                 link.unlink()
             elif link.is_dir():
-                shutil.rmtree(link)
+                remove_tree(link)
             link.symlink_to(self._public, target_is_directory=True)
 
     def _resolve(self, path: str, for_write: bool = False) -> Path:
@@ -372,28 +348,20 @@ class LocalSandbox(SandboxLifecycle):
             raise SandboxError("cannot write to the workspace folder itself; give a file name")
         return candidate
 
-    def _walk(self, folder: Path, prefix: str, recursive: bool, out: list[DirEntry]) -> None:
-        try:
-            children = list(os.scandir(folder))
-        except OSError:
-            return
-        for e in children:
-            if e.name.endswith(".mlagent-tmp"):
-                continue
-            rel = prefix + e.name
-            try:
-                is_dir = e.is_dir()  # follows the data link
-                size = 0 if is_dir else e.stat().st_size
-            except OSError:
-                continue  # dangling link
-            if e.is_symlink() and rel != DATA_DIR_NAME:
-                real = os.path.realpath(e.path)
-                ws = os.path.realpath(self.workspace)
-                if not (real == ws or real.startswith(ws + os.sep)):
-                    continue  # never reveal what lies outside
-            out.append(DirEntry(path=rel, is_dir=is_dir, size=size))
-            if recursive and is_dir:
-                self._walk(Path(e.path), rel + "/", recursive, out)
+    def _describe(self, e: "os.DirEntry[str]", child: list[str]) -> tuple[bool, int, str | None] | None:
+        """How a listing shows one entry (see :func:`~mlagent_env.sandbox.listing.walk_listing`)."""
+        if e.name.endswith(TMP_SUFFIX):
+            return None
+        st = e.stat()  # follows links (the data link); OSError for a dangling one skips the entry
+        mount = child == [DATA_DIR_NAME]  # the link to the public data stands for its mount
+        if e.is_symlink() and not mount:
+            real = os.path.realpath(e.path)
+            ws = os.path.realpath(self.workspace)
+            if not (real == ws or real.startswith(ws + os.sep)):
+                return None  # never reveal what lies outside
+        is_dir = stat.S_ISDIR(st.st_mode)
+        descend = is_dir and (mount or not e.is_symlink())
+        return is_dir, 0 if is_dir else st.st_size, e.path if descend else None
 
     def _command_env(self) -> dict[str, str]:
         tmp = "/tmp" if self.isolation == "bwrap" else str(self._tmp)
@@ -412,9 +380,14 @@ class LocalSandbox(SandboxLifecycle):
         env.update(compute_env(self.spec))
         return env
 
+    @property
+    def _owner(self) -> tuple[int, int] | None:
+        """Who owns what the host writes into the workspace: the agent's uid under bwrap as root."""
+        return (AGENT_UID, AGENT_UID) if self.isolation == "bwrap" and os.geteuid() == 0 else None
+
     def _hand_over(self, path: Path) -> None:
-        """Files the host writes belong to the agent's uid under bwrap (see ``namespaces.hand_over``)."""
-        if self.isolation == "bwrap":
+        """Give a folder the host made (and what is in it) to the agent (see ``namespaces.hand_over``)."""
+        if self._owner is not None:
             hand_over(path)
 
     def _wrapper(self) -> list[str]:

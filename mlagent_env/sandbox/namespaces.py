@@ -122,16 +122,25 @@ def bwrap_wrapper(
 
 
 def hand_over(path: Path) -> None:
-    """Give ``path`` (a file, or a folder and everything in it) to the agent's uid, so that its code
-    can change what the host wrote. Nothing to do when the host is not root: the agent is then
-    the host's own uid."""
+    """Give ``path`` (a file, or a folder and everything in it, however deep) to the agent's uid, so
+    that its code can change what the host wrote; links are never followed. Nothing to do when the
+    host is not root: the agent is then the host's own uid."""
     if os.geteuid() != 0:
         return
     os.chown(path, AGENT_UID, AGENT_UID, follow_symlinks=False)
-    if path.is_dir() and not path.is_symlink():
-        for dirpath, dirnames, filenames in os.walk(path):
-            for name in dirnames + filenames:
-                os.chown(os.path.join(dirpath, name), AGENT_UID, AGENT_UID, follow_symlinks=False)
+    todo = [str(path)] if path.is_dir() and not path.is_symlink() else []
+    while todo:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                os.chown(e.path, AGENT_UID, AGENT_UID, follow_symlinks=False)
+                if e.is_dir(follow_symlinks=False):
+                    todo.append(e.path)
+            except OSError:
+                pass
 
 
 def interpreter_dirs(python: str) -> list[Path]:
