@@ -8,6 +8,7 @@ mount) in an image cannot make an attack pass by accident; the tools are tried a
 
 import ctypes
 import glob
+import hashlib
 import json
 import os
 import socket
@@ -131,13 +132,13 @@ if P["expect_contained"]:
             pass
         finally:
             s.close()
-    for d in ("/run", "/var/run", "/var/lib/docker", "/home"):
+    for d, host_names in P["host_listings"].items():  # the host's own folders, recognised by their entries
         try:
-            names = os.listdir(d)
+            names = set(os.listdir(d))
         except OSError:
-            names = []
-        if names:
-            leak("host folders", f"{d} lists {names[:5]}")
+            names = set()
+        if host_names and names >= set(host_names):
+            leak("host folders", f"{d} lists the host's {sorted(host_names)[:5]}")
     held("docker.sock")
     held("host folders")
 
@@ -156,9 +157,13 @@ if P["expect_contained"]:
     held("cgroup")
 
     # --- the checkout of this repository, home folders and host files
-    for path in P["checkout_files"] + ["/etc/shadow", "/etc/gshadow", "/root/.bash_history", "/root/.ssh"]:
+    for path in P["checkout_files"]:
         if os.path.exists(path):
             leak("host files", f"{path} is visible")
+    for path, digest in P["host_file_digests"].items():  # the host's own copy, not an image's
+        data = readable(path)
+        if data is not None and hashlib.sha256(data).hexdigest() == digest:
+            leak("host files", f"read the host's {path}")
     for dev in glob.glob("/dev/[sv]d*") + glob.glob("/dev/nvme*") + glob.glob("/dev/loop*"):
         leak("host files", f"block device {dev}")
     if libc.mknod(b"/tmp/blk", 0o60600, os.makedev(7, 0)) == 0:

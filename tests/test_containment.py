@@ -37,6 +37,8 @@ ISOLATIONS = ["process", "bwrap", pytest.param("docker", marks=pytest.mark.docke
 CONTAINED = {"process": False, "bwrap": True, "docker": True}
 HOST_MARKERS = [Path("/usr/pwned.txt"), Path("/etc/pwned.txt")]
 """Where the probe tries to write on the host (through remounts)."""
+HOST_FOLDERS = ["/run", "/var/run", "/var/lib/docker", "/home", "/root"]
+HOST_FILES = ["/etc/shadow", "/etc/gshadow", "/etc/machine-id", "/root/.bash_history", "/root/.ssh/authorized_keys"]
 
 
 @pytest.fixture(params=ISOLATIONS)
@@ -108,6 +110,9 @@ def probe_params(isolation: str, data_dir: Path, tmp_path: Path, services: dict[
         "host_pids": [os.getpid(), os.getppid()],
         "host_cgroup_files": [str(p) for p in Path("/sys/fs/cgroup").glob("*/cgroup.procs")],
         "checkout_files": checkout_files,
+        "host_listings": {d: sorted(os.listdir(d)) for d in HOST_FOLDERS if os.path.isdir(d)},
+        "host_file_digests": {p: hashlib.sha256(Path(p).read_bytes()[:4096]).hexdigest()
+                              for p in HOST_FILES if os.path.isfile(p)},
         "outside_file": str(tmp_path / "outside.txt"),
         "secret_env": secret,
         **services,

@@ -2,8 +2,9 @@
 
 Each command runs in its own session with a clean environment (no host secrets), forked by the
 sandbox's launcher (``launcher.py``), which joins the sandbox's cgroups once: a memory cgroup
-caps memory (else ``ulimit -v``), a pids cgroup contains fork bombs. The writable space (the
-workspace and the temporary folder) is a ``disk_mb`` quota (``quota.py``). Output is read
+caps memory (else ``ulimit -v``), a pids cgroup contains fork bombs. The workspace is a
+``disk_mb`` quota (``quota.py``); under bwrap ``/tmp`` is a size-limited tmpfs (counted as
+memory), while plain local's temporary folder is on the host's disk, uncapped. Output is read
 incrementally and truncated head + tail; on timeout, and whenever a command ends, every process
 it left is killed. File operations refuse paths that leave the workspace, symlinks included.
 
@@ -23,7 +24,6 @@ Two isolations (what each does not contain is stated in README.md, "Sandboxes"):
 
 from __future__ import annotations
 
-import errno
 import os
 import selectors
 import shutil
@@ -62,7 +62,7 @@ from mlagent_env.sandbox.cgroups import CgroupLimits
 from mlagent_env.sandbox.launcher import Launcher
 from mlagent_env.sandbox.listing import LIST_MAX_ENTRIES, walk_listing
 from mlagent_env.sandbox.namespaces import AGENT_UID, bwrap_available, bwrap_wrapper, hand_over, unshare_wrapper
-from mlagent_env.sandbox.quota import DiskQuota
+from mlagent_env.sandbox.quota import DiskQuota, full_disk_as_error
 
 Isolation = Literal["process", "bwrap"]
 _warned = False
@@ -175,8 +175,8 @@ class LocalSandbox(SandboxLifecycle):
             self._cg.remove()
             shutil.rmtree(self._root, ignore_errors=True)
             raise
-        self.workspace = self._quota.mount / "workspace"
-        self._tmp = self._quota.mount / "tmp"
+        self.workspace = self._quota.mount
+        self._tmp = self._root / "tmp"
         self._public = Path(spec.public_dir).resolve() if spec.public_dir else None
         self._ensure_workspace()
         if spec.starter_dir is not None:
@@ -253,23 +253,17 @@ class LocalSandbox(SandboxLifecycle):
         target = self._resolve(path, for_write=True)
         if target.is_dir():
             raise SandboxError(f"{path!r} is a folder; give a file name")
-        created = next((p for p in [target.parent, *target.parent.parents][::-1] if not p.exists()), None)
+        created = None  # the first folder this write creates, which the agent must own
+        if not target.parent.is_dir():
+            created = next((p for p in [target.parent, *target.parent.parents][::-1] if not p.exists()), None)
         tmp = target.parent / f".{target.name}{TMP_SUFFIX}"
         try:
-            make_parents(target.parent)
-            # re-check after creating parents: a parent could be a symlink planted by the agent
-            self._resolve(path, for_write=True)
-            write_new_file(tmp, data, owner=self._owner)
-            os.replace(tmp, target)
-        except OSError as exc:
-            if os.path.isfile(tmp) and not os.path.islink(tmp):
-                os.unlink(tmp)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise SandboxError(
-                    f"cannot write {path!r}: the workspace is full (disk limit {self.spec.disk_mb} MB); "
-                    "delete files you do not need"
-                ) from exc
-            raise
+            with full_disk_as_error(path, self.spec.disk_mb, partial=tmp):
+                make_parents(target.parent)
+                # re-check after creating parents: a parent could be a symlink planted by the agent
+                self._resolve(path, for_write=True)
+                write_new_file(tmp, data, owner=self._owner)
+                os.replace(tmp, target)
         finally:
             if created is not None and created.is_dir():
                 self._hand_over(created)

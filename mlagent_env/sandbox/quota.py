@@ -10,14 +10,19 @@ sandbox falls back to a per-file size limit (``ulimit -f``), which it says once.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from mlagent_env.errors import SandboxError
 
+MOUNT_NAME = "workspace"
+IMAGE_NAME = "workspace.img"
 FULL_MARGIN_BYTES = 1 << 20
 """A quota with less than this much space left counts as full."""
 
@@ -30,19 +35,22 @@ def can_mount() -> bool:
 
 
 class DiskQuota:
-    """``size_mb`` of writable space at ``mount`` (a folder created under ``root``).
-
-    Use ``mount / "workspace"`` and the like rather than ``mount`` itself, which holds ext4's
-    ``lost+found``. :meth:`release` unmounts and deletes the image; it is idempotent.
+    """``size_mb`` of writable space at ``mount``, the folder ``root/workspace``, whose file system
+    is the sandbox's alone (ext4's ``lost+found`` is removed: the agent sees an empty folder).
+    :meth:`release` unmounts and deletes the image; it is idempotent.
     """
 
     def __init__(self, root: Path, size_mb: int) -> None:
         if size_mb < 8:
             raise SandboxError(f"disk_mb={size_mb} is too small; give at least 8 (MB)")
         self.size_mb = size_mb
-        self.mount = root / "disk"
-        self.mount.mkdir()
-        self._image = root / "disk.img"
+        self.root = root
+        self.mount = root / MOUNT_NAME
+        self.mount.mkdir(exist_ok=True)
+        self._image = root / IMAGE_NAME
+        if os.path.ismount(self.mount):  # a container recreated on the same workspace keeps its quota
+            self.enforced = True
+            return
         self.enforced = can_mount()
         if not self.enforced:
             _warn_unenforced(size_mb)
@@ -54,6 +62,7 @@ class DiskQuota:
             _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-i", "8192", "-O", "^has_journal,^resize_inode",
                   "-E", "lazy_itable_init=1,nodiscard", str(self._image)])
             _run(["mount", "-o", "loop,nosuid,nodev,noinit_itable", str(self._image), str(self.mount)])
+            (self.mount / "lost+found").rmdir()
         except SandboxError:
             self._image.unlink(missing_ok=True)
             raise
@@ -69,12 +78,34 @@ class DiskQuota:
         return st.f_bavail * st.f_frsize < FULL_MARGIN_BYTES or st.f_favail == 0
 
     def release(self) -> None:
-        """Unmount (lazily if something still holds it open) and delete the image."""
-        if self.enforced and os.path.ismount(self.mount):
-            if subprocess.run(["umount", str(self.mount)], capture_output=True).returncode != 0:
-                subprocess.run(["umount", "-l", str(self.mount)], capture_output=True)
+        release_disk(self.root)
         self.enforced = False
-        self._image.unlink(missing_ok=True)
+
+
+def release_disk(root: Path) -> None:
+    """Unmount the quota under a sandbox's ``root`` (lazily if something still holds it open) and
+    delete its image; nothing happens where there is none. Idempotent; call before removing ``root``."""
+    mount = root / MOUNT_NAME
+    if os.path.ismount(mount):
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+    (root / IMAGE_NAME).unlink(missing_ok=True)
+
+
+@contextmanager
+def full_disk_as_error(path: str, disk_mb: int, partial: Path) -> Iterator[None]:
+    """Turn "no space left" while the host writes ``path`` into the workspace into a SandboxError
+    that says what to do, removing the ``partial`` file the write left (it would keep the quota full)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        if os.path.isfile(partial) and not os.path.islink(partial):
+            os.unlink(partial)
+        raise SandboxError(
+            f"cannot write {path!r}: the workspace is full (disk limit {disk_mb} MB); delete files you do not need"
+        ) from exc
 
 
 def _run(cmd: list[str]) -> None:

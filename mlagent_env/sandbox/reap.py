@@ -31,6 +31,7 @@ from mlagent_env.sandbox.docker.client import (
     owner_alive,
 )
 from mlagent_env.sandbox.docker.container import WORKSPACE_PREFIX, remove_container
+from mlagent_env.sandbox.quota import release_disk
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def reap(
             remove_container(client, c["Id"])
             ws = _safe_workspace(labels.get(LABEL_WORKSPACE, ""))
             if ws is not None and ws.exists():
+                release_disk(ws)  # the workspace's disk quota is mounted inside it
                 remove_tree(ws)
                 removed = not ws.exists()
         out.append(Reaped(c["Id"], labels.get(LABEL_RUN_ID, ""), labels.get(LABEL_TASK, ""), reason, removed))

@@ -5,6 +5,7 @@ and removing it with its workspace."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from mlagent_env.errors import MLAgentError, SandboxError
 from mlagent_env.sandbox.agent_files import remove_tree
 from mlagent_env.sandbox.base import DATA_DIR_NAME, SandboxSpec
 from mlagent_env.sandbox.docker.client import agent_ids, container_labels
+from mlagent_env.sandbox.quota import DiskQuota, release_disk
 
 WORKSPACE_DIR = "/home/agent/workspace"
 """The workspace inside the container (fixed); the public data is at ``WORKSPACE_DIR/data``."""
@@ -36,12 +38,13 @@ class ContainerConfig:
     network: bool = False
     gpus: int | str | None = None
     public_dir: str | None = None
+    disk_mb: int = 8192
 
     @classmethod
     def from_spec(cls, spec: SandboxSpec, image: str | None = None) -> "ContainerConfig":
         img = image or spec.image or os.environ.get("MLAGENT_IMAGE") or DEFAULT_IMAGE
         public = str(Path(spec.public_dir).resolve()) if spec.public_dir is not None else None
-        return cls(img, spec.memory_mb, spec.cpus, spec.pids_limit, spec.network, spec.gpus, public)
+        return cls(img, spec.memory_mb, spec.cpus, spec.pids_limit, spec.network, spec.gpus, public, spec.disk_mb)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class ContainerHandle:
     labels: dict[str, str] = field(default_factory=dict)
     oom_kills: int = 0
     tainted: bool = False
+    disk: DiskQuota | None = None
 
     @property
     def workspace(self) -> Path:
@@ -61,7 +65,8 @@ class ContainerHandle:
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.config.public_dir) if self.config.public_dir else self.root / "no-data"
+        """The host folder mounted at ``data/``: the public data's hard-linked view (see :func:`public_view`)."""
+        return self.root / "public"
 
 
 def _device_requests(gpus: int | str | None) -> list[Any] | None:
@@ -144,6 +149,34 @@ def chown_tree(path: Path) -> None:
             os.lchown(os.path.join(dirpath, name), uid, gid)
 
 
+def public_view(public: Path | None, view: Path) -> None:
+    """Make ``view`` a tree of hard links to the files of ``public`` (copies across file systems).
+
+    The container mounts the view, not the data root's folder, so that nothing in its
+    ``/proc/self/mountinfo`` (which shows a bind mount's path on its file system) names the host's
+    data root. Made once per container root; empty when the task has no public data."""
+    if view.exists():
+        return
+    view.mkdir()
+    os.chmod(view, 0o755)
+    if public is None:
+        return
+    for dirpath, dirnames, filenames in os.walk(public):  # the prepared data: shallow, written by us
+        rel = os.path.relpath(dirpath, public)
+        target = view if rel == "." else view / rel
+        for d in dirnames:
+            (target / d).mkdir()
+            os.chmod(target / d, 0o755)  # the agent's uid passes, whatever the host's umask
+        for f in filenames:
+            src = Path(dirpath) / f
+            if src.is_symlink() or not src.is_file():
+                continue
+            try:
+                os.link(src, target / f)
+            except OSError:
+                shutil.copyfile(src, target / f)
+
+
 def start_container(
     client: Any,
     config: ContainerConfig,
@@ -158,19 +191,24 @@ def start_container(
 
     root = root or _workspace_root()
     handle_cfg = config
-    ws = root / "workspace"
-    ws.mkdir(exist_ok=True)
-    chown(ws)
-    os.chmod(ws, 0o755)
-    data_dir = Path(config.public_dir) if config.public_dir else root / "no-data"
-    if not config.public_dir:
-        data_dir.mkdir(exist_ok=True)
+    try:
+        disk = DiskQuota(root, config.disk_mb)
+        ws = disk.mount
+        chown(ws)
+        os.chmod(ws, 0o755)
+        data_dir = root / "public"
+        public_view(Path(config.public_dir) if config.public_dir else None, data_dir)
+    except BaseException:
+        release_disk(root)
+        remove_tree(root)
+        raise
     labels = container_labels(task_id, run_id, root, pool_id)
     kwargs = container_run_kwargs(handle_cfg, workspace=ws, data_dir=data_dir, labels=labels)
     kwargs.pop("detach")
     try:
         container = client.containers.create(**kwargs)  # never pulls: the image is built here
     except docker.errors.ImageNotFound as e:
+        release_disk(root)
         remove_tree(root)
         variant = "--slim " if "slim" in config.image else ""
         raise ImageMissing(
@@ -178,6 +216,7 @@ def start_container(
             "(or pass image=... / set MLAGENT_IMAGE)"
         ) from e
     except docker.errors.APIError as e:
+        release_disk(root)
         remove_tree(root)
         raise SandboxError(f"could not create a container from {config.image!r}: {e.explanation or e}") from e
     try:
@@ -185,7 +224,7 @@ def start_container(
     except docker.errors.APIError as e:
         discard(client, ContainerHandle(container.id, root, config, labels))
         raise SandboxError(f"could not start a container from {config.image!r}: {e.explanation or e}") from e
-    return ContainerHandle(container.id, root, config, labels)
+    return ContainerHandle(container.id, root, config, labels, disk=disk)
 
 
 def remove_container(client: Any, container_id: str) -> None:
@@ -205,6 +244,7 @@ def discard(client: Any, handle: ContainerHandle) -> None:
     try:
         remove_container(client, handle.id)
     finally:
+        release_disk(handle.root)
         remove_tree(handle.root)
 
 

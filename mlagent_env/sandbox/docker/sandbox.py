@@ -45,6 +45,7 @@ from mlagent_env.sandbox.docker.container import (
 from mlagent_env.sandbox.docker.exec_stream import RawExec, run_exec
 from mlagent_env.sandbox.docker.processes import COMMAND_WRAPPER, kill_agent_processes, read_oom_kills
 from mlagent_env.sandbox.listing import LIST_MAX_ENTRIES, walk_listing
+from mlagent_env.sandbox.quota import full_disk_as_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlagent_env.sandbox.pool import WarmPool
@@ -93,6 +94,11 @@ class DockerSandbox(SandboxLifecycle):
         return "python"
 
     @property
+    def answers_readable(self) -> bool:
+        """True when agent code in this sandbox can read the task's private answers"""
+        return False
+
+    @property
     def container_id(self) -> str:
         return self._handle.id
 
@@ -137,15 +143,19 @@ class DockerSandbox(SandboxLifecycle):
         oom = False
         if not raw.timed_out and raw.exit_code in (137, -9, None):
             oom = self._check_oom()
+        disk = self._handle.disk
+        disk_full = raw.exit_code not in (0, None) and not raw.timed_out and disk is not None and disk.full()
         return finish_exec(
             raw.exit_code,
             raw.stdout,
             raw.stderr,
             timed_out=raw.timed_out,
             oom_killed=oom,
+            disk_full=disk_full,
             duration_s=raw.duration_s,
             timeout_s=timeout_s,
             memory_mb=self.spec.memory_mb,
+            disk_mb=self.spec.disk_mb,
         )
 
     def read_file(self, path: str) -> bytes:
@@ -166,8 +176,9 @@ class DockerSandbox(SandboxLifecycle):
             elif os.path.islink(cur) or not os.path.isdir(cur):
                 raise SandboxError(f"{path!r}: {'/'.join(parts[: parts.index(comp) + 1])!r} is not a folder")
         tmp = host.parent / f".{host.name}{TMP_SUFFIX}"
-        write_new_file(tmp, bytes(data), file_owner())
-        os.replace(tmp, host)
+        with full_disk_as_error(path, self.spec.disk_mb, partial=tmp):
+            write_new_file(tmp, bytes(data), file_owner())
+            os.replace(tmp, host)
 
     def exists(self, path: str) -> bool:
         _, host = self._resolve(path)
