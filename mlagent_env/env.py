@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import string
 from pathlib import Path
 from typing import Any, SupportsFloat
 
@@ -37,41 +35,20 @@ from mlagent_env.errors import InvalidSubmission, SandboxError
 from mlagent_env.llm import TextLLM
 from mlagent_env.prompt import HistoryItem, PromptContext, render_messages, render_prompt
 from mlagent_env.reward import RewardConfig, RewardKind, flat_reward, metric_reward, task_alpha
-from mlagent_env.sandbox import DATA_DIR_NAME, DirEntry, Sandbox, SandboxSpec, make_sandbox
+from mlagent_env.sandbox import DATA_DIR_NAME, Sandbox, SandboxSpec, make_sandbox
+from mlagent_env.sandbox.base import DirListing
 from mlagent_env.sandbox.image import RUNTIME_REPO
 from mlagent_env.tasks import baseline_cache
 from mlagent_env.tasks import data as D
 from mlagent_env.tasks.grading import Answers, grade, load_answers, medal, read_csv_submission
 from mlagent_env.tasks.registry import Task, get_task
 from mlagent_env.tasks.scale import RewardScale, reward_scale
+from mlagent_env.text import CHARSET, MAX_TEXT, sanitize_text, scrub_surrogates
 from mlagent_env.tools import ToolExecutor, ToolOutcome, ToolState
 
-MAX_TEXT = 1 << 20
-"""Max length of an observation or action (characters)."""
 STATE_VERSION = 1
-
-
-def _charset() -> str:
-    chars = set(string.printable)
-    chars.update(chr(c) for c in range(0x20, 0x10000) if not 0xD800 <= c <= 0xDFFF and chr(c).isprintable())
-    return "".join(sorted(chars))
-
-
-CHARSET = _charset()
-_CHARSET_SET = frozenset(CHARSET)
-_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
-
-def sanitize_text(text: str, limit: int = MAX_TEXT) -> str:
-    """Make text fit the Text spaces: drop ANSI escapes, replace other non-printables by U+FFFD, cap the length."""
-    text = _ANSI_RE.sub("", text)
-    if not _CHARSET_SET.issuperset(text):
-        text = "".join(c if c in _CHARSET_SET else "\ufffd" for c in text)
-    if len(text) > limit:
-        marker = "\n... [truncated] ...\n"
-        half = (limit - len(marker)) // 2
-        text = text[:half] + marker + text[-half:]
-    return text
+PROMPT_LISTING_MAX = 1_000
+"""The most workspace entries a prompt's listing looks at (it shows the first ``listing_limit``)."""
 
 
 class EnvState(BaseModel):
@@ -93,6 +70,25 @@ class EnvState(BaseModel):
     ideas: list[str] = Field(default_factory=list)
 
 
+def _parse(action: object) -> tuple[A.Action | None, str | None]:
+    """The action of a reply (or the Action given), with its text arguments made encodable, or
+    None and what was wrong: every failure of the parser, deep nesting and bad text included."""
+    if isinstance(action, A.Action):
+        parsed = action
+    else:
+        try:
+            parsed = A.parse_reply(action).action
+        except A.ActionParseError as exc:
+            return None, str(exc)
+        except (RecursionError, UnicodeError, MemoryError) as exc:
+            return None, f"the reply could not be decoded ({type(exc).__name__}); {A.FORMAT_HINT}"
+    arguments = parsed.arguments()
+    clean = scrub_surrogates(arguments)
+    if clean != arguments:  # lone surrogates (e.g. "\\ud800" in JSON) cannot be written or saved
+        parsed = type(parsed).model_validate(clean)
+    return parsed, None
+
+
 class MLAgentEnv(gym.Env[str, str]):
     """A machine-learning engineering task. See the module docstring for the contract."""
 
@@ -112,6 +108,7 @@ class MLAgentEnv(gym.Env[str, str]):
         llm: TextLLM | None = None,
         auto_prepare: bool = True,
         memory_mb: int | None = None,
+        disk_mb: int | None = None,
         cpus: float | None = None,
         pids_limit: int = 256,
         network: bool = False,
@@ -141,6 +138,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self.auto_prepare = auto_prepare
         self.limits = dict(
             memory_mb=memory_mb or spec.resources.memory_mb,
+            disk_mb=disk_mb or spec.resources.disk_mb,
             cpus=cpus,
             pids_limit=pids_limit,
             network=network,
@@ -214,15 +212,8 @@ class MLAgentEnv(gym.Env[str, str]):
         if self._done:
             raise gym.error.ResetNeeded("the episode is over; call reset() to start another")
 
-        reply = action if isinstance(action, str) else ""
-        parsed: A.Action | None
-        if isinstance(action, A.Action):
-            parsed, parse_error = action, None
-        else:
-            try:
-                parsed, parse_error = A.parse_reply(action).action, None
-            except A.ActionParseError as exc:
-                parsed, parse_error = None, str(exc)
+        reply = sanitize_text(action) if isinstance(action, str) else ""
+        parsed, parse_error = _parse(action)
 
         exec_info: dict[str, Any] | None = None
         metric: float | None = None
@@ -238,11 +229,13 @@ class MLAgentEnv(gym.Env[str, str]):
                     "exit_code": outcome.exec.exit_code,
                     "timed_out": outcome.exec.timed_out,
                     "oom_killed": outcome.exec.oom_killed,
+                    "disk_full": outcome.exec.disk_full,
                     "duration_s": outcome.exec.duration_s,
                 }
             observation, kind, reward, metric = self._judge(parsed, outcome)
 
         self._step += 1
+        observation = sanitize_text(observation)  # once, before it enters the history
         item = HistoryItem(
             step=self._step,
             action=parsed.to_dict() if parsed is not None else None,
@@ -252,7 +245,6 @@ class MLAgentEnv(gym.Env[str, str]):
         self._history = (self._history + [item])[-self.history_window :] if self.history_window > 0 else []
         terminated = parsed is not None and isinstance(parsed, A.FinalAnswer)
         truncated = not terminated and (self._step >= self.max_steps or self._elapsed >= self.time_limit_s)
-        observation = sanitize_text(observation)
         self._last_text = observation
         info: dict[str, Any] = {
             "action": parsed.to_dict() if parsed is not None else None,
@@ -313,10 +305,12 @@ class MLAgentEnv(gym.Env[str, str]):
     def prompt_context(self) -> PromptContext:
         """What the next prompt shows; pass it to ``mlagent_env.prompt`` to render it."""
         assert self._sandbox is not None
+        listing = self._workspace_listing()
         return PromptContext(
             research_problem=self.task.description,
             tools=self._tools_text,
-            workspace=self._workspace_listing(),
+            workspace=listing,
+            workspace_truncated=listing.truncated,
             step=self._step,
             max_steps=self.max_steps,
             time_left_s=max(self.time_limit_s - self._elapsed, 0.0),
@@ -332,15 +326,22 @@ class MLAgentEnv(gym.Env[str, str]):
             "messages": [dict(m, content=sanitize_text(m["content"])) for m in render_messages(ctx)],
         }
 
-    def _workspace_listing(self) -> list[DirEntry]:
-        """The agent's files recursively, and only the top level of the (possibly huge) data folder."""
+    def _workspace_listing(self) -> DirListing:
+        """The agent's files recursively, and only the top level of the (possibly huge) data
+        folder; at most :data:`PROMPT_LISTING_MAX` entries (``truncated`` when more exist)."""
         assert self._sandbox is not None
-        entries = []
-        for entry in self._sandbox.list_dir("."):
+        top = self._sandbox.list_dir(".", max_entries=PROMPT_LISTING_MAX)
+        entries = DirListing()
+        entries.truncated = top.truncated
+        for entry in top:
             entries.append(entry)
-            if entry.is_dir:
-                recursive = entry.path != DATA_DIR_NAME
-                entries.extend(self._sandbox.list_dir(entry.path, recursive=recursive))
+            room = PROMPT_LISTING_MAX - len(entries)
+            if entry.is_dir and room > 0:
+                below = self._sandbox.list_dir(entry.path, recursive=entry.path != DATA_DIR_NAME, max_entries=room)
+                entries.extend(below)
+                entries.truncated |= below.truncated
+            elif entry.is_dir:
+                entries.truncated = True
         return entries
 
     def final_score(self) -> dict[str, Any]:

@@ -28,6 +28,16 @@ class WorkspaceFileNotFound(SandboxError):
     """A file or directory that an action names does not exist in the workspace."""
 
 
+class UnreadableFile(SandboxError):
+    """A workspace file that the host will not read: not a regular file (a FIFO, device or socket),
+    or larger than the host reads (sparse files included). The message names the limit."""
+
+
+class InvalidPath(SandboxError):
+    """A path argument the file system cannot take: a name over 255 bytes, a path over 4096 bytes,
+    or characters that are not valid UTF-8."""
+
+
 class TaskNotFound(MLAgentError):
     """No task with that id is registered."""
 

@@ -73,14 +73,18 @@ class PromptContext:
     ideas: list[str] = field(default_factory=list)
     observation_limit: int = 3000
     listing_limit: int = 50
+    workspace_truncated: bool = False
+    """The listing stopped at its entry or depth cap: more files exist than ``workspace`` holds."""
 
 
-def render_workspace(entries: list[DirEntry], limit: int) -> str:
+def render_workspace(entries: list[DirEntry], limit: int, truncated: bool = False) -> str:
     lines = []
     for e in entries[:limit]:
         lines.append(f"{e.path}/" if e.is_dir else f"{e.path} ({_size(e.size)})")
     if len(entries) > limit:
-        lines.append(f"... and {len(entries) - limit} more")
+        lines.append(f"... and {len(entries) - limit}{'+' if truncated else ''} more")
+    elif truncated:
+        lines.append("... and more")
     return "\n".join(lines) if lines else "(empty)"
 
 
@@ -113,7 +117,7 @@ def render_user(ctx: PromptContext) -> str:
         parts.append("Ideas you may try:\n" + "\n".join(f"- {idea}" for idea in ctx.ideas))
     parts.append(
         "Workspace (your working directory; data/ is read-only):\n"
-        + render_workspace(ctx.workspace, ctx.listing_limit)
+        + render_workspace(ctx.workspace, ctx.listing_limit, ctx.workspace_truncated)
     )
     if ctx.history:
         parts.append(

@@ -73,6 +73,8 @@ class ToolExecutor:
             return handler(action)
         except SandboxError as exc:
             return ToolOutcome(f"EnvError: {exc}", failed=True)
+        except OSError as exc:  # the file system refused what the sandbox's checks let through
+            return ToolOutcome(f"EnvError: {exc.strerror or exc}", failed=True)
         except LLMError as exc:
             return ToolOutcome(f"LLMError: {exc}", failed=True)
 
@@ -81,6 +83,8 @@ class ToolExecutor:
         entries = self.sandbox.list_dir(a.dir_path)
         prefix = "" if a.dir_path.strip() in ("", ".", "./") else a.dir_path.strip().rstrip("/") + "/"
         lines = [e.path[len(prefix) :] + ("/" if e.is_dir else "") for e in entries]
+        if entries.truncated:
+            lines.append(f"[only the first {len(entries)} entries are listed]")
         text, _ = truncate_text("\n".join(lines) if lines else "(empty folder)", READ_LIMIT)
         return ToolOutcome(text)
 
@@ -194,7 +198,7 @@ class ToolExecutor:
         if result.stderr.strip():
             output = (output + "\n" if output else "") + result.stderr
         obs = f"The script has been executed. Here is the output:\n{output.rstrip()}"
-        if result.timed_out or result.oom_killed:
+        if result.hit_limit:  # time, memory or disk
             return ToolOutcome(obs, corner_case=True, exec=result)
         if result.exit_code != 0:
             return ToolOutcome(obs + f"\n[exit code {result.exit_code}]", failed=True, exec=result)

@@ -18,6 +18,8 @@ docker = pytest.importorskip("docker")
 
 from mlagent_env.sandbox import docker as dsb  # noqa: E402
 from mlagent_env.sandbox import image as img  # noqa: E402
+from mlagent_env.sandbox.archive import UnsafeArchive  # noqa: E402
+from mlagent_env.sandbox.docker.sandbox import _check_hidden  # noqa: E402
 
 # A script that lists the agent's processes from /proc (the image has no procps).
 AGENT_PROCS = (
@@ -82,7 +84,7 @@ def test_config_from_spec_and_hidden_overlap(tmp_path: Path) -> None:
     assert dsb.ContainerConfig.from_spec(spec, "other").image == "other"
     bad = SandboxSpec(task_id="t", public_dir=tmp_path / "prep", hidden_dirs=[tmp_path / "prep" / "private"])
     with pytest.raises(SandboxError, match="overlaps"):
-        dsb._check_hidden(bad)
+        _check_hidden(bad)
 
 
 def test_owner_label_roundtrip() -> None:
@@ -305,7 +307,7 @@ def test_restore_refuses_hostile_archives(docker_sandbox: Any, tmp_path: Path) -
         with pytest.raises(tarfile.TarError):
             sb.restore(data)
         assert list(target.iterdir()) == [], why
-    assert isinstance(dsb.UnsafeArchive("x"), PathEscapeError)
+    assert isinstance(UnsafeArchive("x"), PathEscapeError)
     fine = archive(("d/a.txt", "file", "a"), ("d/l", "sym", f"{dsb.WORKSPACE_DIR}/d/a.txt"), ("data/x", "file", "no"))
     sb.restore(fine)
     assert sb.read_file("d/l") == b"a" and sb.exec(["cat", "d/l"], 30).stdout == "a"

@@ -12,7 +12,7 @@ import gymnasium as gym
 import pytest
 
 from mlagent_env import actions as A
-from mlagent_env.env import sanitize_text
+from mlagent_env.text import sanitize_text
 
 FORMAT, ERROR, NON_EDIT, CORNER = "format_error", "error", "non_edit", "corner_case"
 REWARD = {FORMAT: 0.0, ERROR: 0.0, NON_EDIT: 0.5, CORNER: 0.5}

@@ -1,6 +1,6 @@
 """The Sandbox protocol: where an agent's commands run and its files live.
 
-Every backend (``local.py``, ``docker.py``) implements :class:`Sandbox` and passes the same
+Every backend (``local.py``, ``docker/``) implements :class:`Sandbox` and passes the same
 conformance suite (``tests/test_sandbox_conformance.py``). Paths given to a sandbox are POSIX
 paths relative to the workspace root; anything that would leave the workspace raises
 :class:`~mlagent_env.errors.PathEscapeError`. The task's public data appears read-only at
@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
-from mlagent_env.errors import PathEscapeError
+from mlagent_env.errors import InvalidPath, PathEscapeError
 
 DATA_DIR_NAME = "data"
 """Where the public data is mounted, read-only, relative to the workspace root."""
+
+TMP_SUFFIX = ".mlagent-tmp"
+"""Suffix of the host's temporary files in the workspace (atomic writes); never listed or snapshotted."""
 
 DEFAULT_OUTPUT_LIMIT = 10_000
 """Characters of stdout (and, separately, stderr) kept per command: head + tail."""
@@ -35,10 +38,17 @@ class ExecResult:
     oom_killed: bool = False
     duration_s: float = 0.0
     output_truncated: bool = False
+    disk_full: bool = False
+    """The command failed with the sandbox's disk quota (``disk_mb``) exhausted."""
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+        return self.exit_code == 0 and not self.hit_limit
+
+    @property
+    def hit_limit(self) -> bool:
+        """Whether a resource limit ended the command: time, memory or disk (a ``corner_case``)."""
+        return self.timed_out or self.oom_killed or self.disk_full
 
 
 @dataclass(frozen=True)
@@ -50,14 +60,21 @@ class DirEntry:
     size: int
 
 
+class DirListing(list[DirEntry]):
+    """What :meth:`Sandbox.list_dir` returns: entries sorted by path; ``truncated`` when the entry
+    or depth cap left some out."""
+
+    truncated: bool = False
+
+
 @dataclass
 class SandboxSpec:
     """Everything a backend needs to build one episode's sandbox.
 
     ``starter_dir`` is copied into the fresh workspace; ``public_dir`` is mounted read-only at
     ``data/``; ``hidden_dirs`` are host paths the agent's commands must not be able to read
-    (the task's private answers): Docker never mounts them, the local backend masks them when
-    bubblewrap is available.
+    (the task's private answers): Docker and bwrap never mount them. ``disk_mb`` caps the
+    writable space (workspace and temporary files) in every backend.
     """
 
     task_id: str
@@ -65,6 +82,7 @@ class SandboxSpec:
     public_dir: Path | None = None
     hidden_dirs: list[Path] = field(default_factory=list)
     memory_mb: int = 4096
+    disk_mb: int = 8192
     cpus: float | None = None
     pids_limit: int = 256
     network: bool = False
@@ -85,13 +103,20 @@ class Sandbox(Protocol):
         """The interpreter that runs the agent's scripts inside this sandbox."""
         ...
 
+    @property
+    def answers_readable(self) -> bool:
+        """True when agent code in this sandbox can read the task's private answers"""
+        ...
+
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
         """Run ``argv`` with the workspace as working directory. Kill the whole process tree after
         ``timeout_s`` seconds (``timed_out=True``). Output is truncated head + tail with a marker."""
         ...
 
     def read_file(self, path: str) -> bytes:
-        """Bytes of a workspace file (``data/`` included). Raises WorkspaceFileNotFound."""
+        """Bytes of a workspace file (``data/`` included). Raises WorkspaceFileNotFound, or
+        UnreadableFile for a FIFO, device, socket or a file over 64 MB (never blocks or allocates
+        its size)."""
         ...
 
     def write_file(self, path: str, data: bytes) -> None:
@@ -102,8 +127,10 @@ class Sandbox(Protocol):
         """Whether a file or folder exists at ``path`` (path checks still apply)."""
         ...
 
-    def list_dir(self, path: str = ".", recursive: bool = False) -> list[DirEntry]:
-        """Entries of a workspace folder, sorted by path. Raises WorkspaceFileNotFound."""
+    def list_dir(self, path: str = ".", recursive: bool = False, max_entries: int = 10_000) -> DirListing:
+        """Entries of a workspace folder, sorted by path, at most ``max_entries`` (``truncated``
+        says whether some were left out), found without recursion and at most 64 levels deep.
+        Raises WorkspaceFileNotFound."""
         ...
 
     def snapshot(self) -> bytes:
@@ -141,7 +168,30 @@ def normalize_relpath(path: str) -> str:
     norm = posixpath.normpath(raw.replace("\\", "/"))
     if norm == ".." or norm.startswith("../"):
         raise PathEscapeError(f"{path!r} leaves the workspace; use a path inside it")
+    check_path_length(norm)
     return norm
+
+
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4000
+"""What the file system takes: one name, and a whole workspace path (below PATH_MAX with the root)."""
+
+
+def check_path_length(norm: str) -> None:
+    """Raise InvalidPath for a path the file system cannot take (too long, not encodable)."""
+    shown = norm if len(norm) <= 80 else norm[:60] + "..." + norm[-17:]
+    try:
+        data = norm.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise InvalidPath(f"{shown!r} is not valid text (a lone surrogate); use plain file names") from None
+    if len(data) > MAX_PATH_BYTES:
+        raise InvalidPath(f"{shown!r} is {len(data)} bytes long; paths must be at most {MAX_PATH_BYTES} bytes")
+    longest = max(data.split(b"/"), key=len)
+    if len(longest) > MAX_NAME_BYTES:
+        raise InvalidPath(
+            f"{shown!r} has a name of {len(longest)} bytes; each file or folder name must be at most "
+            f"{MAX_NAME_BYTES} bytes"
+        )
 
 
 def is_data_path(norm: str) -> bool:
@@ -206,6 +256,8 @@ def finish_exec(
     duration_s: float,
     timeout_s: float,
     memory_mb: int,
+    disk_full: bool = False,
+    disk_mb: int | None = None,
 ) -> ExecResult:
     """The ExecResult of a finished command, the same way for every backend: a Python
     ``MemoryError`` (rlimit path) counts as out-of-memory, and a line says why a command was cut."""
@@ -219,6 +271,9 @@ def finish_exec(
         err += f"\n[mlagent] command timed out after {timeout_s:g} s; all its processes were killed."
     elif oom_killed:
         err += f"\n[mlagent] command ran out of memory (limit {memory_mb} MB)."
+    elif disk_full:
+        err += (f"\n[mlagent] the workspace is full (disk limit {disk_mb} MB): delete files you do not "
+                "need, or write less.")
     return ExecResult(
         exit_code=exit_code,
         stdout=out,
@@ -227,6 +282,7 @@ def finish_exec(
         oom_killed=oom_killed,
         duration_s=duration_s,
         output_truncated=t1 or t2,
+        disk_full=disk_full and not timed_out and not oom_killed,
     )
 
 

@@ -1,27 +1,35 @@
 """LocalSandbox: runs an episode's commands on this machine, in a private temporary workspace.
 
-For development and notebooks. Each command runs in its own session with a clean environment
-(no host secrets). Memory is capped by a memory cgroup when one can be created (else
-``ulimit -v``), a pids cgroup contains fork bombs, and both are joined once by the sandbox's
-launcher (``launcher.py``), which forks every command. Output is read incrementally and
-truncated head + tail; on timeout, and whenever a command ends, every process it left is killed.
-File operations refuse paths that leave the workspace, symlinks included.
+Each command runs in its own session with a clean environment (no host secrets), forked by the
+sandbox's launcher (``launcher.py``), which joins the sandbox's cgroups once: a memory cgroup
+caps memory (else ``ulimit -v``), a pids cgroup contains fork bombs. The workspace is a
+``disk_mb`` quota (``quota.py``); under bwrap ``/tmp`` is a size-limited tmpfs (counted as
+memory), while plain local's temporary folder is on the host's disk, uncapped. Output is read
+incrementally and truncated head + tail; on timeout, and whenever a command ends, every process
+it left is killed. File operations refuse paths that leave the workspace, symlinks included.
 
-``isolation="process"`` (default) gives no filesystem isolation: a script could read the task's
-answers or write outside the workspace. ``isolation="bwrap"`` runs each command under
-bubblewrap: the host is read-only, the answers and raw data are masked, /tmp is private and the
-network is unshared. Only the Docker backend hides answers by construction.
+Two isolations (what each does not contain is stated in README.md, "Sandboxes"):
+
+- ``isolation="bwrap"`` contains, root or not: the launcher and everything it forks run under
+  bubblewrap as an unprivileged uid in their own user, pid, network, ipc and uts namespaces,
+  with no capabilities, on a filesystem that holds only the workspace (read-write), this task's
+  public data and the interpreter (read-only) and system libraries (``namespaces.py``).
+  ``answers_readable`` is False.
+- ``isolation="process"`` (default, plain local) does not: scripts run as the host user, see the
+  host's files (the answers included) and, as root, can leave the sandbox's cgroups. It runs
+  them in a pid namespace that dies with the sandbox (a daemon does not outlive ``close()``) and
+  applies ``network=False`` with a network namespace, or refuses to start when the host allows
+  none. ``answers_readable`` is True.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import selectors
 import shutil
+import stat
 import signal
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -35,9 +43,12 @@ from mlagent_env.errors import (
     SandboxError,
     WorkspaceFileNotFound,
 )
+from mlagent_env.sandbox.agent_files import make_parents, read_regular_file, remove_tree, write_new_file
+from mlagent_env.sandbox.archive import extract_workspace_tar, wipe_workspace, workspace_tar
 from mlagent_env.sandbox.base import (
     DATA_DIR_NAME,
-    DirEntry,
+    TMP_SUFFIX,
+    DirListing,
     ExecResult,
     OutputCapture,
     SandboxLifecycle,
@@ -47,10 +58,13 @@ from mlagent_env.sandbox.base import (
     is_data_path,
     normalize_relpath,
 )
+from mlagent_env.sandbox.cgroups import CgroupLimits
 from mlagent_env.sandbox.launcher import Launcher
+from mlagent_env.sandbox.listing import LIST_MAX_ENTRIES, walk_listing
+from mlagent_env.sandbox.namespaces import AGENT_UID, bwrap_available, bwrap_wrapper, hand_over, unshare_wrapper
+from mlagent_env.sandbox.quota import DiskQuota, full_disk_as_error
 
 Isolation = Literal["process", "bwrap"]
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 _warned = False
 
 
@@ -59,92 +73,12 @@ def _warn_once() -> None:
     if not _warned:
         _warned = True
         warnings.warn(
-            "mlagent local sandbox: commands run on this machine; a determined agent can read the task's "
-            "answers. Use sandbox='docker' for benchmarks and training (isolation='bwrap' masks answers locally).",
+            "mlagent local sandbox (isolation='process'): commands run on this machine as this user; a "
+            "determined agent can read the task's answers. Use sandbox='docker' or isolation='bwrap' for "
+            "benchmarks and training.",
             UserWarning,
             stacklevel=3,
         )
-
-
-class _CgroupLimits:
-    """A pids and a memory cgroup (v1) for one sandbox; absent controllers are simply skipped."""
-
-    def __init__(self, name: str, memory_mb: int, pids_limit: int) -> None:
-        self.dirs: dict[str, Path] = {}
-        for ctrl, key, value in (
-            ("pids", "pids.max", str(pids_limit)),
-            ("memory", "memory.limit_in_bytes", str(memory_mb * 1024 * 1024)),
-        ):
-            d = CGROUP_ROOT / ctrl / name
-            try:
-                d.mkdir(exist_ok=True)
-                (d / key).write_text(value)
-                if ctrl == "memory":
-                    try:
-                        (d / "memory.swappiness").write_text("0")
-                    except OSError:
-                        pass
-                self.dirs[ctrl] = d
-            except OSError:
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
-
-    @property
-    def has_memory(self) -> bool:
-        return "memory" in self.dirs
-
-    def attach_script(self) -> str:
-        """Shell code that moves the shell itself into the cgroups (what it execs stays there)."""
-        return "".join(f'echo $$ > "{d}/cgroup.procs" || exit 126; ' for d in self.dirs.values())
-
-    def pids(self) -> set[int]:
-        out: set[int] = set()
-        for d in self.dirs.values():
-            try:
-                out.update(int(x) for x in (d / "cgroup.procs").read_text().split())
-            except (OSError, ValueError):
-                pass
-        return out
-
-    def oom_kills(self) -> int:
-        d = self.dirs.get("memory")
-        if d is None:
-            return 0
-        try:
-            for line in (d / "memory.oom_control").read_text().splitlines():
-                if line.startswith("oom_kill "):
-                    return int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-        return 0
-
-    def kill_all(self, deadline_s: float = 5.0, exclude: set[int] = frozenset()) -> None:  # type: ignore[assignment]
-        end = time.monotonic() + deadline_s
-        while time.monotonic() < end:
-            pids = self.pids() - exclude
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.01)
-
-    def remove(self) -> None:
-        self.kill_all()
-        for d in self.dirs.values():
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
-        self.dirs = {}
 
 
 class _Streams:
@@ -204,10 +138,6 @@ class _Streams:
             os.close(fd)
 
 
-def _bwrap_available() -> bool:
-    return shutil.which("bwrap") is not None
-
-
 class LocalSandbox(SandboxLifecycle):
     """A temporary workspace on this machine. See the module docstring for what it does and does not isolate."""
 
@@ -221,39 +151,64 @@ class LocalSandbox(SandboxLifecycle):
     ) -> None:
         if isolation not in ("process", "bwrap"):
             raise ValueError(f"isolation must be 'process' or 'bwrap', got {isolation!r}")
-        if isolation == "bwrap" and not _bwrap_available():
+        if isolation == "bwrap" and not bwrap_available():
             raise SandboxError("isolation='bwrap' needs bubblewrap: apt-get install bubblewrap")
         self.spec = spec
         self.isolation: Isolation = isolation
         self._python = python or sys.executable
-        self._root = Path(tempfile.mkdtemp(prefix=f"mlagent-{spec.task_id}-", dir=root)).resolve()
-        self.workspace = self._root / "workspace"
-        self._tmp = self._root / "tmp"
-        self._tmp.mkdir()
-        self._public = Path(spec.public_dir).resolve() if spec.public_dir else None
+        self._unshare: list[str] | None = None
+        if isolation == "process":
+            self._unshare = unshare_wrapper(spec.network)
+            if self._unshare is None and not spec.network:
+                raise SandboxError(
+                    "network=False cannot be applied: this host allows no network namespace (unshare --net). "
+                    "Run as root or enable unprivileged user namespaces, use isolation='bwrap' or "
+                    "sandbox='docker', or pass network=True to let scripts use the network."
+                )
         self._closed = False
         self._launcher: Launcher | None = None
-        self._cg = _CgroupLimits(f"mlagent-{uuid.uuid4().hex[:12]}", spec.memory_mb, spec.pids_limit)
+        self._root = Path(tempfile.mkdtemp(prefix=f"mlagent-{spec.task_id}-", dir=root)).resolve()
+        self._cg = CgroupLimits(f"mlagent-{uuid.uuid4().hex[:12]}", spec.memory_mb, spec.pids_limit)
+        try:
+            self._quota = DiskQuota(self._root, spec.disk_mb)
+        except BaseException:
+            self._cg.remove()
+            shutil.rmtree(self._root, ignore_errors=True)
+            raise
+        self.workspace = self._quota.mount
+        self._tmp = self._root / "tmp"
+        self._public = Path(spec.public_dir).resolve() if spec.public_dir else None
         self._ensure_workspace()
         if spec.starter_dir is not None:
             shutil.copytree(spec.starter_dir, self.workspace, dirs_exist_ok=True, symlinks=False)
-        _warn_once()
+            self._hand_over(self.workspace)
+        if isolation == "process":
+            _warn_once()
 
     # ------------------------------------------------------------------ protocol
     @property
     def python(self) -> str:
         return self._python
 
+    @property
+    def answers_readable(self) -> bool:
+        """True when agent code in this sandbox can read the task's private answers"""
+        return self.isolation != "bwrap"
+
+    @property
+    def _namespaced(self) -> bool:
+        """Whether the launcher has a pid namespace of its own (which ends every process in it)."""
+        return self.isolation == "bwrap" or bool(self._unshare)
+
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
         self._check_open()
         self._ensure_workspace()
-        cmd = self._bwrap_prefix() + list(argv) if self.isolation == "bwrap" else list(argv)
         oom_before = self._cg.oom_kills()
         out = OutputCapture(self.spec.output_limit)
         err = OutputCapture(self.spec.output_limit)
         start = time.perf_counter()
         launcher = self._launcher_ready()
-        started = launcher.start(cmd, str(self.workspace), self._command_env())
+        started = launcher.start(list(argv), str(self.workspace), self._command_env())
         code: int | None = None
         timed_out = False
         if isinstance(started, str):  # it could not even start (e.g. the pids limit is reached)
@@ -261,97 +216,80 @@ class LocalSandbox(SandboxLifecycle):
             code = 126
         else:
             streams = _Streams({started.stdout_fd: out, started.stderr_fd: err})
+            state = "lost"
             try:
                 state, code = streams.pump(launcher, time.monotonic() + timeout_s)
-                timed_out = state == "timeout"
             finally:
                 # Nothing a command started may outlive it: background children die with it.
-                self._kill_leftovers(started.pid, launcher.pid)
-            if timed_out:
+                self._kill_leftovers(started.pid, launcher, exited=state == "exited")
+            timed_out = state == "timeout"
+            if timed_out and launcher.alive():
                 _, code = streams.pump(launcher, time.monotonic() + 5.0)  # collect the exit report
             streams.drain(time.monotonic() + 2.0)
             streams.close()
             if not launcher.alive():  # the command killed its launcher: a new one starts next time
                 self._stop_launcher()
-                if code is None:
+                if code is None and not timed_out:
                     err.feed(b"\n[mlagent] the command killed the sandbox's launcher; exit status unknown")
                     code = -1
+        disk_full = code != 0 and not timed_out and (self._quota.full() or code == -signal.SIGXFSZ)
         return finish_exec(
             code,
             out,
             err,
             timed_out=timed_out,
             oom_killed=self._cg.oom_kills() > oom_before,
+            disk_full=disk_full,
             duration_s=time.perf_counter() - start,
             timeout_s=timeout_s,
             memory_mb=self.spec.memory_mb,
+            disk_mb=self.spec.disk_mb,
         )
 
     def read_file(self, path: str) -> bytes:
-        target = self._resolve(path)
-        if not target.exists():
-            raise WorkspaceFileNotFound(f"{path!r} does not exist in the workspace")
-        if target.is_dir():
-            raise WorkspaceFileNotFound(f"{path!r} is a folder, not a file")
-        return target.read_bytes()
+        return read_regular_file(os.path.realpath(self._resolve(path)), path)
 
     def write_file(self, path: str, data: bytes) -> None:
         target = self._resolve(path, for_write=True)
         if target.is_dir():
             raise SandboxError(f"{path!r} is a folder; give a file name")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # re-check after creating parents: a parent could be a symlink planted by the agent
-        self._resolve(path, for_write=True)
-        tmp = target.parent / f".{target.name}.mlagent-tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        created = None  # the first folder this write creates, which the agent must own
+        if not target.parent.is_dir():
+            created = next((p for p in [target.parent, *target.parent.parents][::-1] if not p.exists()), None)
+        tmp = target.parent / f".{target.name}{TMP_SUFFIX}"
+        try:
+            with full_disk_as_error(path, self.spec.disk_mb, partial=tmp):
+                make_parents(target.parent)
+                # re-check after creating parents: a parent could be a symlink planted by the agent
+                self._resolve(path, for_write=True)
+                write_new_file(tmp, data, owner=self._owner)
+                os.replace(tmp, target)
+        finally:
+            if created is not None and created.is_dir():
+                self._hand_over(created)
 
     def exists(self, path: str) -> bool:
         return self._resolve(path).exists()
 
-    def list_dir(self, path: str = ".", recursive: bool = False) -> list[DirEntry]:
+    def list_dir(self, path: str = ".", recursive: bool = False, max_entries: int = LIST_MAX_ENTRIES) -> DirListing:
         target = self._resolve(path)
         if not target.is_dir():
             raise WorkspaceFileNotFound(f"{path!r} is not a folder in the workspace")
         norm = normalize_relpath(path)
         prefix = "" if norm == "." else norm + "/"
-        entries: list[DirEntry] = []
-        self._walk(target, prefix, recursive, entries)
-        return sorted(entries, key=lambda e: e.path)
+        comps = [] if norm == "." else norm.split("/")
+        return walk_listing(str(target), comps, prefix, recursive=recursive, describe=self._describe, max_entries=max_entries)
 
     def snapshot(self) -> bytes:
         self._check_open()
         self._ensure_workspace()
-        buf = io.BytesIO()
-        ws = os.path.realpath(self.workspace)
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for dirpath, dirnames, filenames in os.walk(self.workspace):
-                rel_dir = os.path.relpath(dirpath, self.workspace)
-                if rel_dir == ".":
-                    dirnames[:] = [d for d in dirnames if d != DATA_DIR_NAME]
-                    filenames = [f for f in filenames if f != DATA_DIR_NAME]
-                dirnames.sort()
-                for name in dirnames + sorted(filenames):  # os.walk does not descend into links
-                    full = os.path.join(dirpath, name)
-                    if os.path.islink(full):
-                        real = os.path.realpath(full)
-                        if not (real == ws or real.startswith(ws + os.sep)):
-                            continue  # links out of the workspace are not part of its state
-                    tar.add(full, arcname=os.path.normpath(os.path.join(rel_dir, name)), recursive=False)
-        return buf.getvalue()
+        return workspace_tar(self.workspace, inner_root=str(self.workspace))
 
     def restore(self, archive: bytes) -> None:
         self._check_open()
         self._ensure_workspace()
-        for child in self.workspace.iterdir():
-            if child.name == DATA_DIR_NAME and child.is_symlink():
-                continue
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
-            tar.extractall(self.workspace, filter="data")
+        wipe_workspace(self.workspace)
+        extract_workspace_tar(archive, self.workspace, inner_root=str(self.workspace), owner=self._owner)
         self._ensure_workspace()
 
     def close(self) -> None:
@@ -360,12 +298,15 @@ class LocalSandbox(SandboxLifecycle):
         self._closed = True
         self._stop_launcher()
         self._cg.remove()
-        shutil.rmtree(self._root, ignore_errors=True)
+        self._quota.release()
+        remove_tree(self._root)
 
     # ------------------------------------------------------------------ helpers
     def _ensure_workspace(self) -> None:
         """Recreate the workspace and the data link if a command deleted them."""
-        self.workspace.mkdir(parents=True, exist_ok=True)
+        if not self.workspace.is_dir():
+            self.workspace.mkdir(parents=True, exist_ok=True)
+            self._hand_over(self.workspace)
         self._tmp.mkdir(parents=True, exist_ok=True)
         link = self.workspace / DATA_DIR_NAME
         if self._public is not None:
@@ -374,7 +315,7 @@ class LocalSandbox(SandboxLifecycle):
             if link.is_symlink() or link.is_file():
                 link.unlink()
             elif link.is_dir():
-                shutil.rmtree(link)
+                remove_tree(link)
             link.symlink_to(self._public, target_is_directory=True)
 
     def _resolve(self, path: str, for_write: bool = False) -> Path:
@@ -401,34 +342,27 @@ class LocalSandbox(SandboxLifecycle):
             raise SandboxError("cannot write to the workspace folder itself; give a file name")
         return candidate
 
-    def _walk(self, folder: Path, prefix: str, recursive: bool, out: list[DirEntry]) -> None:
-        try:
-            children = list(os.scandir(folder))
-        except OSError:
-            return
-        for e in children:
-            if e.name.endswith(".mlagent-tmp"):
-                continue
-            rel = prefix + e.name
-            try:
-                is_dir = e.is_dir()  # follows the data link
-                size = 0 if is_dir else e.stat().st_size
-            except OSError:
-                continue  # dangling link
-            if e.is_symlink() and rel != DATA_DIR_NAME:
-                real = os.path.realpath(e.path)
-                ws = os.path.realpath(self.workspace)
-                if not (real == ws or real.startswith(ws + os.sep)):
-                    continue  # never reveal what lies outside
-            out.append(DirEntry(path=rel, is_dir=is_dir, size=size))
-            if recursive and is_dir:
-                self._walk(Path(e.path), rel + "/", recursive, out)
+    def _describe(self, e: "os.DirEntry[str]", child: list[str]) -> tuple[bool, int, str | None] | None:
+        """How a listing shows one entry (see :func:`~mlagent_env.sandbox.listing.walk_listing`)."""
+        if e.name.endswith(TMP_SUFFIX):
+            return None
+        st = e.stat()  # follows links (the data link); OSError for a dangling one skips the entry
+        mount = child == [DATA_DIR_NAME]  # the link to the public data stands for its mount
+        if e.is_symlink() and not mount:
+            real = os.path.realpath(e.path)
+            ws = os.path.realpath(self.workspace)
+            if not (real == ws or real.startswith(ws + os.sep)):
+                return None  # never reveal what lies outside
+        is_dir = stat.S_ISDIR(st.st_mode)
+        descend = is_dir and (mount or not e.is_symlink())
+        return is_dir, 0 if is_dir else st.st_size, e.path if descend else None
 
     def _command_env(self) -> dict[str, str]:
+        tmp = "/tmp" if self.isolation == "bwrap" else str(self._tmp)
         env = {
             "PATH": os.pathsep.join([str(Path(self._python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(self._tmp),
-            "TMPDIR": str(self._tmp),
+            "HOME": tmp,
+            "TMPDIR": tmp,
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
@@ -440,35 +374,43 @@ class LocalSandbox(SandboxLifecycle):
         env.update(compute_env(self.spec))
         return env
 
-    def _bwrap_prefix(self) -> list[str]:
-        args = [
-            "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--unshare-pid", "--die-with-parent",
-        ]
-        if not self.spec.network:
-            args.append("--unshare-net")
-        for hidden in self.spec.hidden_dirs:
-            if Path(hidden).exists():
-                args += ["--tmpfs", str(Path(hidden).resolve())]
-        # The private /tmp hides the host's; bring back, read-only, the interpreter's environment
-        # when it lives there (a virtual environment in a checkout under /tmp, as in CI).
-        for env_dir in {Path(self._python).absolute().parent.parent, Path(os.path.realpath(self._python)).parent.parent}:
-            if env_dir == Path("/tmp") or Path("/tmp") in env_dir.parents:
-                args += ["--ro-bind", str(env_dir), str(env_dir)]
-        args += ["--bind", str(self._root), str(self._root)]
-        if self._public is not None:
-            args += ["--ro-bind", str(self._public), str(self._public)]
-        args += ["--chdir", str(self.workspace)]
-        return args
+    @property
+    def _owner(self) -> tuple[int, int] | None:
+        """Who owns what the host writes into the workspace: the agent's uid under bwrap as root."""
+        return (AGENT_UID, AGENT_UID) if self.isolation == "bwrap" and os.geteuid() == 0 else None
 
-    def _kill_leftovers(self, pid: int, launcher_pid: int) -> None:
-        """Kill the command's process group and everything else in the sandbox's cgroups
-        (processes that left the group with setsid), sparing the launcher."""
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self._cg.kill_all(exclude={launcher_pid})
+    def _hand_over(self, path: Path) -> None:
+        """Give a folder the host made (and what is in it) to the agent (see ``namespaces.hand_over``)."""
+        if self._owner is not None:
+            hand_over(path)
+
+    def _wrapper(self) -> list[str]:
+        """The command line that puts the launcher in the sandbox's namespaces."""
+        if self.isolation == "bwrap":
+            return bwrap_wrapper(
+                python=self._python,
+                root=self._root,
+                workspace=self.workspace,
+                public=self._public,
+                network=self.spec.network,
+                gpus=bool(self.spec.gpus),
+                tmp_mb=min(self.spec.disk_mb, max(64, self.spec.memory_mb // 4)),  # tmpfs counts as memory
+            )
+        return list(self._unshare or [])
+
+    def _kill_leftovers(self, pid: int, launcher: Launcher, *, exited: bool) -> None:
+        """Kill what a command left: in a pid namespace the launcher already ended the rest when the
+        command exited, and a command that did not exit ends with its namespace; without one, its
+        process group. Then everything else in the sandbox's cgroups, sparing the launcher."""
+        if self._namespaced:
+            if not exited:
+                self._stop_launcher()
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self._cg.kill_all(exclude=launcher.host_pids if launcher.alive() else set())
 
     def _launcher_ready(self) -> Launcher:
         if self._launcher is None or not self._launcher.alive():
@@ -476,7 +418,9 @@ class LocalSandbox(SandboxLifecycle):
             prelude = self._cg.attach_script()
             if not self._cg.has_memory:
                 prelude += f"ulimit -v {self.spec.memory_mb * 1024} 2>/dev/null; "
-            self._launcher = Launcher(prelude)
+            if not self._quota.enforced:  # the per-file fallback of the disk quota, in 512-byte blocks
+                prelude += f"ulimit -f {self.spec.disk_mb * 2048} 2>/dev/null; "
+            self._launcher = Launcher(self._python, prelude, self._wrapper(), reap=self._namespaced)
         return self._launcher
 
     def _stop_launcher(self) -> None:

@@ -1,7 +1,7 @@
 """WarmPool: started containers kept ready, so that building a DockerSandbox (``reset``) does not
 pay a container start.
 
-Containers are interchangeable when their :class:`~mlagent_env.sandbox.docker.ContainerConfig`
+Containers are interchangeable when their :class:`~mlagent_env.sandbox.docker.container.ContainerConfig`
 is equal (image, limits, network, GPUs, public data mount); the pool keeps up to ``size`` ready
 containers per config it has been asked for, refilling in one background thread (2 cores: one
 start at a time). A released container is reused only if it is safe to: the agent's processes
@@ -25,19 +25,17 @@ from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from mlagent_env.sandbox.archive import wipe_workspace
 from mlagent_env.sandbox.base import SandboxSpec
-from mlagent_env.sandbox.docker import (
+from mlagent_env.sandbox.docker.client import agent_ids, get_client, process_run_id
+from mlagent_env.sandbox.docker.container import (
     ContainerConfig,
     ContainerHandle,
-    agent_ids,
     container_running,
     discard,
-    get_client,
-    process_run_id,
-    reset_container_state,
     start_container,
-    wipe_workspace,
 )
+from mlagent_env.sandbox.docker.processes import reset_container_state
 
 _pools: "set[WarmPool]" = set()
 
@@ -179,7 +177,7 @@ class WarmPool:
             ok = ok and (count is None or count == handle.oom_kills)
         if ok:
             try:
-                wipe_workspace(handle)
+                wipe_workspace(handle.workspace)
             except OSError:
                 ok = False
         if ok:

@@ -11,7 +11,6 @@ widen that to a run id, an age, or every mlagent container.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -19,19 +18,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlagent_env.sandbox.docker import (
+from mlagent_env.sandbox.agent_files import remove_tree
+from mlagent_env.sandbox.docker.client import (
     LABEL_CREATED_AT,
     LABEL_OWNER,
     LABEL_RUN_ID,
     LABEL_SANDBOX,
     LABEL_TASK,
     LABEL_WORKSPACE,
-    WORKSPACE_PREFIX,
     DockerUnavailable,
     get_client,
     owner_alive,
-    remove_container,
 )
+from mlagent_env.sandbox.docker.container import WORKSPACE_PREFIX, remove_container
+from mlagent_env.sandbox.quota import release_disk
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ def reap(
             remove_container(client, c["Id"])
             ws = _safe_workspace(labels.get(LABEL_WORKSPACE, ""))
             if ws is not None and ws.exists():
-                shutil.rmtree(ws, ignore_errors=True)
+                release_disk(ws)  # the workspace's disk quota is mounted inside it
+                remove_tree(ws)
                 removed = not ws.exists()
         out.append(Reaped(c["Id"], labels.get(LABEL_RUN_ID, ""), labels.get(LABEL_TASK, ""), reason, removed))
     return out

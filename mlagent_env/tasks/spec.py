@@ -62,6 +62,7 @@ class Resources(_Strict):
     gpu_recommended: bool = False
     exec_timeout_s: float = Field(600.0, gt=0, description="Default time limit of one Execute Script.")
     memory_mb: int = Field(4096, gt=0, description="Default memory limit of the sandbox.")
+    disk_mb: int = Field(8192, ge=8, description="Default size limit of the sandbox's writable space (workspace and temporary files).")
     image: Literal["slim", "full"] = Field(
         "full", description="Runtime image variant for the Docker sandbox: slim (numpy, pandas, scikit-learn) or full."
     )

@@ -1,0 +1,126 @@
+"""DiskQuota: a size-limited filesystem for a sandbox's writable space.
+
+Every backend keeps the agent's writable files (workspace, temporary folder) on one of these,
+so that a script that writes more than ``disk_mb`` fails with "No space left on device" and the
+host's disk outside the quota is untouched. As root it is a sparse ext4 image file, loop-mounted
+(no journal, inode tables left uninitialised: a few milliseconds to make, and the host only pays
+for what the agent really writes). Without the rights to mount, ``enforced`` is False and the
+sandbox falls back to a per-file size limit (``ulimit -f``), which it says once.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from mlagent_env.errors import SandboxError
+
+MOUNT_NAME = "workspace"
+IMAGE_NAME = "workspace.img"
+FULL_MARGIN_BYTES = 1 << 20
+"""A quota with less than this much space left counts as full."""
+
+_warned = False
+
+
+def can_mount() -> bool:
+    """Whether this process may loop-mount an image (root with mkfs.ext4 and a loop device)."""
+    return os.geteuid() == 0 and shutil.which("mkfs.ext4") is not None and Path("/dev/loop-control").exists()
+
+
+class DiskQuota:
+    """``size_mb`` of writable space at ``mount``, the folder ``root/workspace``, whose file system
+    is the sandbox's alone (ext4's ``lost+found`` is removed: the agent sees an empty folder).
+    :meth:`release` unmounts and deletes the image; it is idempotent.
+    """
+
+    def __init__(self, root: Path, size_mb: int) -> None:
+        if size_mb < 8:
+            raise SandboxError(f"disk_mb={size_mb} is too small; give at least 8 (MB)")
+        self.size_mb = size_mb
+        self.root = root
+        self.mount = root / MOUNT_NAME
+        self.mount.mkdir(exist_ok=True)
+        self._image = root / IMAGE_NAME
+        if os.path.ismount(self.mount):  # a container recreated on the same workspace keeps its quota
+            self.enforced = True
+            return
+        self.enforced = can_mount()
+        if not self.enforced:
+            _warn_unenforced(size_mb)
+            return
+        with open(self._image, "wb") as f:
+            f.truncate(size_mb << 20)
+        self._image.chmod(0o600)
+        try:
+            _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-i", "8192", "-O", "^has_journal,^resize_inode",
+                  "-E", "lazy_itable_init=1,nodiscard", str(self._image)])
+            _run(["mount", "-o", "loop,nosuid,nodev,noinit_itable", str(self._image), str(self.mount)])
+            (self.mount / "lost+found").rmdir()
+        except SandboxError:
+            self._image.unlink(missing_ok=True)
+            raise
+
+    def full(self) -> bool:
+        """Whether the quota is (nearly) exhausted, in bytes or in files."""
+        if not self.enforced:
+            return False
+        try:
+            st = os.statvfs(self.mount)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize < FULL_MARGIN_BYTES or st.f_favail == 0
+
+    def release(self) -> None:
+        release_disk(self.root)
+        self.enforced = False
+
+
+def release_disk(root: Path) -> None:
+    """Unmount the quota under a sandbox's ``root`` (lazily if something still holds it open) and
+    delete its image; nothing happens where there is none. Idempotent; call before removing ``root``."""
+    mount = root / MOUNT_NAME
+    if os.path.ismount(mount):
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+    (root / IMAGE_NAME).unlink(missing_ok=True)
+
+
+@contextmanager
+def full_disk_as_error(path: str, disk_mb: int, partial: Path) -> Iterator[None]:
+    """Turn "no space left" while the host writes ``path`` into the workspace into a SandboxError
+    that says what to do, removing the ``partial`` file the write left (it would keep the quota full)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        if os.path.isfile(partial) and not os.path.islink(partial):
+            os.unlink(partial)
+        raise SandboxError(
+            f"cannot write {path!r}: the workspace is full (disk limit {disk_mb} MB); delete files you do not need"
+        ) from exc
+
+
+def _run(cmd: list[str]) -> None:
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SandboxError(f"cannot make the sandbox's disk quota ({cmd[0]}): {res.stderr.strip()[:300]}")
+
+
+def _warn_unenforced(size_mb: int) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            f"mlagent sandbox: not root, so the disk quota ({size_mb} MB) limits each file's size only, "
+            "not the workspace's total; run as root (or use sandbox='docker' as root) for a real quota.",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,203 @@
+"""Hostile files and replies against the host side of ``step``, in every isolation: FIFOs,
+sparse giants, 1,100 nested folders, non-UTF-8 names, lone surrogates, over-long paths, deep
+JSON, links and special files in snapshots, huge folders. Each step returns an observation with
+the right reward kind (``format_error`` for bad replies, ``error`` for bad files), and the next
+step works. One env per isolation serves the whole module (each test starts with a reset)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import gymnasium as gym
+import pytest
+
+from mlagent_env import actions as A
+from mlagent_env.env import EnvState
+from mlagent_env.trajectory import RecordEpisode, read_records
+
+FORMAT, ERROR, NON_EDIT = "format_error", "error", "non_edit"
+
+
+def _make_env(isolation: str, data_dir: Path) -> gym.Env:
+    options: dict[str, Any] = {"isolation": isolation}
+    kind = "local"
+    if isolation == "docker":
+        from docker_support import ensure_slim_image
+
+        options, kind = {"image": ensure_slim_image()}, "docker"
+    return gym.make("mlagent/digits", sandbox=kind, data_dir=data_dir, exec_timeout_s=60, memory_mb=512,
+                    max_steps=1000, sandbox_options=options)
+
+
+@pytest.fixture(scope="module", params=["process", "bwrap", pytest.param("docker", marks=pytest.mark.docker)])
+def isolation(request: pytest.FixtureRequest) -> str:
+    if request.param == "bwrap" and shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def shared_env(isolation: str, data_dir: Path) -> Iterator[gym.Env]:
+    env = _make_env(isolation, data_dir)
+    yield env
+    env.close()
+
+
+@pytest.fixture()
+def env(shared_env: gym.Env) -> gym.Env:
+    shared_env.reset(seed=0)
+    return shared_env
+
+
+def step(env: gym.Env, reply: str | A.Action, kind: str, text: str = "") -> tuple[str, dict[str, Any]]:
+    """One step that must return an observation of reward kind ``kind`` containing ``text``."""
+    obs, reward, terminated, truncated, info = env.step(reply)
+    assert info["reward_kind"] == kind, obs[:2000]
+    assert text in obs, obs[:2000]
+    assert env.observation_space.contains(obs) and not terminated and not truncated
+    return obs, info
+
+
+def run_script(env: gym.Env, code: str, kind: str = NON_EDIT) -> str:
+    step(env, A.WriteFile(file_name="mk.py", content=code), NON_EDIT)
+    obs, info = step(env, A.ExecuteScript(script_name="mk.py"), kind)
+    assert info["exec"]["exit_code"] == 0, obs
+    return obs
+
+
+def still_works(env: gym.Env) -> None:
+    """The next steps work: list, write, run, snapshot to JSON."""
+    step(env, A.ListFiles(), NON_EDIT)
+    step(env, A.WriteFile(file_name="ok.py", content="print('still alive')\n"), NON_EDIT)
+    step(env, A.ExecuteScript(script_name="ok.py"), NON_EDIT, "still alive")
+    json.loads(env.unwrapped.snapshot().model_dump_json())
+
+
+def test_fifo_named_like_a_file_is_an_error(env: gym.Env) -> None:
+    run_script(env, "import os\nos.mkfifo('notes.txt')\nos.mkfifo('pipe.py')\n")
+    for action in (
+        A.ReadFile(file_name="notes.txt"),
+        A.InspectScriptLines(script_name="pipe.py", start_line_number=1, end_line_number=5),
+        A.CopyFile(source="notes.txt", destination="copy.txt"),
+        A.EditScriptSegment(script_name="pipe.py", start_line_number=1, end_line_number=1, new_content="x = 1"),
+    ):
+        step(env, action, ERROR, "FIFO")
+    step(env, A.WriteFile(file_name="notes.txt", content="replaced"), NON_EDIT)  # replaced, never opened
+    step(env, A.ReadFile(file_name="notes.txt"), NON_EDIT, "replaced")
+    still_works(env)
+
+
+def test_fifo_as_submission_is_an_error(env: gym.Env) -> None:
+    obs = run_script(env, "import os\nos.mkfifo('submission.csv')\n", kind=ERROR)
+    assert "FIFO" in obs
+    step(env, A.ValidateSubmission(), NON_EDIT, "FIFO")
+    still_works(env)
+    assert env.unwrapped.final_score()["final_score"] is None
+
+
+@pytest.mark.parametrize("size_gb", [2, 64])
+def test_sparse_submission_is_capped(env: gym.Env, size_gb: int) -> None:
+    obs = run_script(env, f"with open('submission.csv', 'wb') as f:\n    f.truncate({size_gb} << 30)\n", kind=ERROR)
+    assert f"{size_gb << 30} bytes" in obs
+    step(env, A.ReadFile(file_name="submission.csv"), ERROR, "more than")
+    state = env.unwrapped.snapshot()
+    assert len(state.workspace) < 10 << 20  # left out of the snapshot, not read
+    still_works(env)
+
+
+def test_nested_folders_list_snapshot_and_close(isolation: str, data_dir: Path) -> None:
+    env = _make_env(isolation, data_dir)
+    roots = []
+    try:
+        env.reset(seed=0)
+        roots.append(env.unwrapped._sandbox.workspace)
+        run_script(env, "import os\nfor _ in range(1100):\n    os.mkdir('n')\n    os.chdir('n')\nopen('deep.txt', 'w').write('x')\n")
+        _, info = step(env, A.ListFiles(dir_path="n/n"), NON_EDIT, "n/")
+        assert "n/n/n/n/" in info["prompt"] and "+ more" in info["prompt"]  # the depth cap, said
+        state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
+        env.reset(options={"state": state})
+        roots.append(env.unwrapped._sandbox.workspace)
+        step(env, A.ReadFile(file_name="/".join(["n"] * 1100) + "/deep.txt"), NON_EDIT, "x")
+        still_works(env)
+    finally:
+        env.close()
+    for ws in roots:
+        assert not ws.exists(), f"close() left {ws}"
+
+
+@pytest.mark.parametrize("form", ["mlagentbench", "tool-call"])
+def test_deeply_nested_json_reply_is_a_format_error(env: gym.Env, form: str) -> None:
+    deep = "[" * 200_000 + "]" * 200_000
+    reply = (f'Action: List Files\nAction Input: {{"dir_path": {deep}}}' if form == "mlagentbench"
+             else f'{{"name": "List Files", "arguments": {{"dir_path": {deep}}}}}')
+    step(env, reply, FORMAT)
+    still_works(env)
+
+
+def test_lone_surrogate_in_write_file_is_written_as_replacement(env: gym.Env) -> None:
+    raw = 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "x = \'\ud800\'"}'
+    escaped = 'Action: Write File\nAction Input: {"file_name": "\\udcff.py", "content": "y = \'\\udfff\'"}'
+    step(env, raw, NON_EDIT)
+    step(env, escaped, NON_EDIT)
+    step(env, A.ReadFile(file_name="s.py"), NON_EDIT, "x = '\ufffd'")
+    step(env, A.ReadFile(file_name="\ufffd.py"), NON_EDIT, "y = '\ufffd'")
+    still_works(env)
+
+
+def test_path_over_255_bytes_is_an_error_in_every_action(env: gym.Env) -> None:
+    long = "x" * 300
+    actions = [
+        A.ListFiles(dir_path=long),
+        A.ReadFile(file_name=long),
+        A.InspectScriptLines(script_name=long, start_line_number=1, end_line_number=2),
+        A.WriteFile(file_name=long, content="x"),
+        A.CopyFile(source="train.py", destination=long),
+        A.EditScriptSegment(script_name=long, start_line_number=1, end_line_number=1, new_content="x"),
+        A.UndoEditScript(script_name=long),
+        A.ExecuteScript(script_name=long + ".py"),
+        A.ValidateSubmission(submission_path=long),
+    ]
+    for action in actions:
+        step(env, action, ERROR, "at most 255 bytes")
+    step(env, A.ReadFile(file_name="a/" * 2100 + "b"), ERROR, "at most 4000 bytes")
+    still_works(env)
+
+
+def test_non_utf8_file_name_serialises(isolation: str, data_dir: Path, tmp_path: Path) -> None:
+    env = RecordEpisode(_make_env(isolation, data_dir), tmp_path / "traj.jsonl")
+    try:
+        env.reset(seed=0)
+        run_script(env, "open(b'bad-\\xff\\xfe.txt', 'wb').write(b'content')\n")
+        step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
+        env.reset(options={"state": state})
+        obs, _ = step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        still_works(env)
+    finally:
+        env.close()
+    records = read_records(tmp_path / "traj.jsonl")
+    assert len(records) >= 4 and all(r.state is not None for r in records)
+
+
+def test_absolute_symlink_and_fifo_survive_restore(env: gym.Env) -> None:
+    run_script(env, "import os\nos.symlink(os.path.abspath('train.py'), 'abs.py')\nos.mkfifo('pipe')\n"
+                    "os.symlink('/etc/passwd', 'out')\nos.symlink('../../..', 'up')\n")
+    state = env.unwrapped.snapshot()
+    env.reset(options={"state": EnvState.model_validate_json(state.model_dump_json())})
+    obs, _ = step(env, A.ListFiles(), NON_EDIT, "abs.py")
+    assert "pipe" not in obs and "out" not in obs.split() and "up" not in obs.split()
+    step(env, A.ReadFile(file_name="abs.py"), NON_EDIT, "import")
+    obs = run_script(env, "import os\nprint(os.readlink('abs.py'), os.path.exists('pipe'), os.path.lexists('out'))\n")
+    assert "train.py False False" in obs and "/" not in obs.split("output:")[1].split()[0]
+    still_works(env)
+
+
+def test_many_files_listing_is_capped(env: gym.Env) -> None:
+    run_script(env, "import os\nos.mkdir('many')\nfor i in range(10_050):\n    open(f'many/f{i:05d}', 'w').close()\n")
+    obs, info = step(env, A.ListFiles(dir_path="many"), NON_EDIT, "only the first 10000 entries")
+    assert "f00000" in obs
+    assert "... and" in info["prompt"]
+    still_works(env)
