@@ -68,6 +68,11 @@ def run_script(env: gym.Env, code: str, kind: str = NON_EDIT) -> str:
     return obs
 
 
+def remove_submission(env: gym.Env) -> None:
+    """While the submission is invalid every run is an error (the reward's rule): remove it first."""
+    run_script(env, "import os\nos.remove('submission.csv')\n")
+
+
 def still_works(env: gym.Env) -> None:
     """The next steps work: list, write, run, snapshot to JSON."""
     step(env, A.ListFiles(), NON_EDIT)
@@ -94,6 +99,7 @@ def test_fifo_as_submission_is_an_error(env: gym.Env) -> None:
     obs = run_script(env, "import os\nos.mkfifo('submission.csv')\n", kind=ERROR)
     assert "FIFO" in obs
     step(env, A.ValidateSubmission(), NON_EDIT, "FIFO")
+    remove_submission(env)
     still_works(env)
     assert env.unwrapped.final_score()["final_score"] is None
 
@@ -105,6 +111,7 @@ def test_sparse_submission_is_capped(env: gym.Env, size_gb: int) -> None:
     step(env, A.ReadFile(file_name="submission.csv"), ERROR, "more than")
     state = env.unwrapped.snapshot()
     assert len(state.workspace) < 10 << 20  # left out of the snapshot, not read
+    remove_submission(env)
     still_works(env)
 
 
@@ -137,13 +144,14 @@ def test_deeply_nested_json_reply_is_a_format_error(env: gym.Env, form: str) -> 
     still_works(env)
 
 
-def test_lone_surrogate_in_write_file_is_written_as_replacement(env: gym.Env) -> None:
+def test_lone_surrogate_in_write_file_is_a_format_error(env: gym.Env) -> None:
     raw = 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "x = \'\ud800\'"}'
     escaped = 'Action: Write File\nAction Input: {"file_name": "\\udcff.py", "content": "y = \'\\udfff\'"}'
-    step(env, raw, NON_EDIT)
-    step(env, escaped, NON_EDIT)
+    step(env, raw, FORMAT, "lone surrogate")
+    step(env, escaped, FORMAT, "lone surrogate")
+    # an Action built in Python (no parser) is made encodable instead of crashing the write
+    step(env, A.WriteFile(file_name="s.py", content="x = '\ud800'"), NON_EDIT)
     step(env, A.ReadFile(file_name="s.py"), NON_EDIT, "x = '\ufffd'")
-    step(env, A.ReadFile(file_name="\ufffd.py"), NON_EDIT, "y = '\ufffd'")
     still_works(env)
 
 
