@@ -533,7 +533,8 @@ def plot_rewards(episodes: dict[str, list[EpisodeResult]], path: Path) -> None:
     ax.set_xlabel("step")
     ax.set_ylabel("unified reward")
     ax.set_title("Step rewards (thin: runs, thick: mean)")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

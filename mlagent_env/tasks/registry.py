@@ -8,6 +8,7 @@ folder; nothing central is edited.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 from dataclasses import dataclass
 from functools import cache
@@ -84,5 +85,7 @@ def get_task(task_id: str) -> Task:
     try:
         return _discover()[task_id]
     except KeyError:
-        known = ", ".join(_discover())
-        raise TaskNotFound(f"no task {task_id!r}; known tasks: {known}") from None
+        known = list(_discover())
+        close = difflib.get_close_matches(task_id, known, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise TaskNotFound(f"no task {task_id!r}; {hint}known tasks: {', '.join(known)} (mlagent-env list)") from None
