@@ -102,14 +102,14 @@ def _config(cls: Any, args: argparse.Namespace) -> Any:
 def cmd_grade(args: argparse.Namespace) -> int:
     from mlagent_env.tasks import get_task  # noqa: PLC0415
     from mlagent_env.tasks.data import read_answers, require_prepared  # noqa: PLC0415
-    from mlagent_env.tasks.grading import medal, read_csv_submission  # noqa: PLC0415
+    from mlagent_env.tasks.grading import AnswerKey, medal, read_csv_submission  # noqa: PLC0415
 
     task = get_task(args.task)
     paths = require_prepared(task, args.data_dir)
     submission = read_csv_submission(args.submission, task.spec)
-    expected = read_answers(paths.answers, task)[task.spec.id_column].astype(str).tolist()
+    key = AnswerKey.build(task.spec, read_answers(paths.answers, task))
     for label, path in (("reward rows", paths.answers_reward), ("held-back rows", paths.answers_final)):
-        score = task.grade(submission, read_answers(path, task), expected)
+        score = task.grade(submission, key.split(read_answers(path, task)))
         m = medal(task.spec, score)
         print(f"{label:<15} {task.spec.metric.name}: {score:.6f}" + (f"  medal: {m}" if m else ""))
     return 0

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
-import pandas as pd
 from gymnasium import spaces
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,7 +39,7 @@ from mlagent_env.reward import RewardConfig, RewardKind, flat_reward, metric_rew
 from mlagent_env.sandbox import DATA_DIR_NAME, DirEntry, Sandbox, SandboxSpec, make_sandbox
 from mlagent_env.sandbox.image import RUNTIME_REPO
 from mlagent_env.tasks import data as D
-from mlagent_env.tasks.grading import grade, medal
+from mlagent_env.tasks.grading import AnswerKey, AnswerSplit, grade, medal
 from mlagent_env.tasks.registry import Task, get_task
 from mlagent_env.tools import ToolExecutor, ToolOutcome, ToolState
 
@@ -92,9 +91,11 @@ class EnvState(BaseModel):
 
 @dataclass
 class _Answers:
-    expected_ids: list[str]
-    reward: pd.DataFrame
-    final: pd.DataFrame
+    """Validated and indexed once per env: the test ids (and classes), the reward and held-back rows."""
+
+    key: AnswerKey
+    reward: AnswerSplit
+    final: AnswerSplit
 
 
 class MLAgentEnv(gym.Env[str, str]):
@@ -349,7 +350,7 @@ class MLAgentEnv(gym.Env[str, str]):
         assert self._tools is not None and self._answers is not None
         try:
             frame = self._tools.read_submission()
-            score = grade(self.task.spec, frame, self._answers.final, self._answers.expected_ids)
+            score = grade(self.task.spec, frame, self._answers.final)
         except InvalidSubmission as exc:
             return {"final_score": None, "final_error": str(exc), "medal": None}
         return {"final_score": score, "final_error": None, "medal": medal(self.task.spec, score)}
@@ -373,7 +374,7 @@ class MLAgentEnv(gym.Env[str, str]):
         spec = self.task.spec
         try:
             frame = self._tools.read_submission()
-            metric = grade(spec, frame, self._answers.reward, self._answers.expected_ids)
+            metric = grade(spec, frame, self._answers.reward)
         except InvalidSubmission as exc:
             observation += f"\n[mlagent] {spec.submission_file} was written but is invalid: {exc}"
             return observation, "error", flat_reward("error", cfg), None
@@ -408,11 +409,11 @@ class MLAgentEnv(gym.Env[str, str]):
         if self.auto_prepare and not D.is_prepared(self.task.id, self.data_dir):
             D.prepare_task(self.task, self.data_dir)
         paths = D.require_prepared(self.task, self.data_dir)
-        answers = D.read_answers(paths.answers, self.task)
+        key = AnswerKey.build(self.task.spec, D.read_answers(paths.answers, self.task))
         self._answers = _Answers(
-            expected_ids=answers[self.task.spec.id_column].astype(str).tolist(),
-            reward=D.read_answers(paths.answers_reward, self.task),
-            final=D.read_answers(paths.answers_final, self.task),
+            key=key,
+            reward=key.split(D.read_answers(paths.answers_reward, self.task)),
+            final=key.split(D.read_answers(paths.answers_final, self.task)),
         )
         self._paths = paths
         self._fixture = D.is_fixture(self.task.id, self.data_dir)
@@ -433,7 +434,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self._tools = ToolExecutor(
             self._sandbox,
             self.task.spec,
-            self._answers.expected_ids,
+            self._answers.key,
             exec_timeout_s=self.exec_timeout_s,
             llm=self.llm,
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -54,8 +54,9 @@ class Task:
         spec.loader.exec_module(module)
         return module
 
-    def grade(self, submission: pd.DataFrame, answers: pd.DataFrame, expected_ids: Sequence[str] | None = None) -> float:
-        """Score ``submission`` on the rows of ``answers`` (aligned by id). Raises InvalidSubmission."""
+    def grade(self, submission: pd.DataFrame, answers: Any, expected_ids: Sequence[str] | None = None) -> float:
+        """Score ``submission`` on the rows of ``answers`` (a DataFrame, or an ``AnswerSplit``
+        prepared once; aligned by id). Raises InvalidSubmission."""
         from mlagent_env.tasks.grading import grade  # noqa: PLC0415
 
         return grade(self.spec, submission, answers, expected_ids)
