@@ -50,7 +50,11 @@ def _canonical_id(value: Any) -> str | None:
 
 
 def _canonical_ids(values: Sequence[Any] | pd.Series) -> pd.Series:
-    """Apply :func:`_canonical_id` to every id, vectorised for the common all-strings and integer cases."""
+    """Apply :func:`_canonical_id` to every id, vectorised for the common all-strings and integer
+    cases; a column read as strings keeps its (Arrow-backed) string dtype, which is much faster."""
+    if isinstance(values, (pd.Series, pd.Index)) and pd.api.types.is_string_dtype(values.dtype) \
+            and values.dtype != object:
+        return pd.Series(values.array).str.strip()
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(list(values), dtype=object)
     kind = pd.api.types.infer_dtype(arr, skipna=False)
     if kind == "string":
@@ -260,46 +264,48 @@ def validate_submission(
             f"submission has duplicated column(s) {duplicated_columns}; the header must be {header}"
         )
     ids = _canonical_ids(frame[id_col])
-    empty = ids.isna() | (ids == "")
-    if empty.any():
-        raise InvalidSubmission(
-            f"{int(empty.sum())} row(s) have an empty {id_col!r}; every row needs the id of a test row"
-        )
-    duplicated = ids[ids.duplicated()].unique()
-    if len(duplicated):
-        raise InvalidSubmission(
-            f"{len(duplicated)} id(s) appear more than once in {id_col!r} (e.g. {_examples(duplicated)}); "
-            f"write exactly one row per test id"
-        )
-    # expected ids are distinct and so (from here) are the submitted ones: one hash lookup
-    positions_in_expected = expected_index.get_indexer(ids)
-    covered = np.zeros(len(expected_index), dtype=bool)
-    covered[positions_in_expected[positions_in_expected >= 0]] = True
-    if not covered.all():
-        missing_ids = expected_index[~covered].tolist()
-        extra = ids[positions_in_expected < 0]
-        floaty = extra[extra.str.fullmatch(r"[+-]?\d+\.0*", na=False)] if len(extra) else extra
-        if len(floaty) and (expected_index.get_indexer(floaty.str.replace(r"\.0*$", "", regex=True)) >= 0).any():
+    positions_in_expected: np.ndarray | None = None  # None: the submission lists the test ids in order
+    if not _same_ids(ids, expected_index):
+        empty = ids.isna() | (ids == "")
+        if empty.any():
             raise InvalidSubmission(
-                f"{len(floaty)} id(s) in {id_col!r} look like floats (e.g. {_examples(floaty.tolist())}) while the "
-                f"test ids are integers (e.g. {_examples(missing_ids)}): write the ids unchanged, as integers "
-                f"(e.g. df[{id_col!r}] = df[{id_col!r}].astype(int) before to_csv)"
+                f"{int(empty.sum())} row(s) have an empty {id_col!r}; every row needs the id of a test row"
             )
-        raise InvalidSubmission(
-            f"{len(missing_ids)} of {len(expected_index)} test id(s) are missing from {id_col!r} "
-            f"(e.g. {_examples(missing_ids)}); "
-            f"predict every row of the test set"
-        )
-    if (positions_in_expected < 0).any():
-        extra_ids = ids[positions_in_expected < 0].tolist()
-        raise InvalidSubmission(
-            f"{len(extra_ids)} id(s) in {id_col!r} are not test ids (e.g. {_examples(extra_ids)}); "
-            f"predict only the rows of the test set, with their ids unchanged"
-        )
-    if len(frame) != len(expected_index):
-        raise InvalidSubmission(f"submission has {len(frame)} rows, expected {len(expected_index)} (one per test id)")
+        duplicated = ids[ids.duplicated()].unique()
+        if len(duplicated):
+            raise InvalidSubmission(
+                f"{len(duplicated)} id(s) appear more than once in {id_col!r} (e.g. {_examples(duplicated)}); "
+                f"write exactly one row per test id"
+            )
+        # expected ids are distinct and so (from here) are the submitted ones: one hash lookup
+        positions_in_expected = expected_index.get_indexer(ids)
+        covered = np.zeros(len(expected_index), dtype=bool)
+        covered[positions_in_expected[positions_in_expected >= 0]] = True
+        if not covered.all():
+            missing_ids = expected_index[~covered].tolist()
+            extra = ids[positions_in_expected < 0]
+            floaty = extra[extra.str.fullmatch(r"[+-]?\d+\.0*", na=False)] if len(extra) else extra
+            if len(floaty) and (expected_index.get_indexer(floaty.str.replace(r"\.0*$", "", regex=True)) >= 0).any():
+                raise InvalidSubmission(
+                    f"{len(floaty)} id(s) in {id_col!r} look like floats (e.g. {_examples(floaty.tolist())}) while the "
+                    f"test ids are integers (e.g. {_examples(missing_ids)}): write the ids unchanged, as integers "
+                    f"(e.g. df[{id_col!r}] = df[{id_col!r}].astype(int) before to_csv)"
+                )
+            raise InvalidSubmission(
+                f"{len(missing_ids)} of {len(expected_index)} test id(s) are missing from {id_col!r} "
+                f"(e.g. {_examples(missing_ids)}); "
+                f"predict every row of the test set"
+            )
+        if (positions_in_expected < 0).any():
+            extra_ids = ids[positions_in_expected < 0].tolist()
+            raise InvalidSubmission(
+                f"{len(extra_ids)} id(s) in {id_col!r} are not test ids (e.g. {_examples(extra_ids)}); "
+                f"predict only the rows of the test set, with their ids unchanged"
+            )
+        if len(frame) != len(expected_index):
+            raise InvalidSubmission(f"submission has {len(frame)} rows, expected {len(expected_index)} (one per test id)")
 
-    frame[id_col] = ids.to_numpy()
+    frame[id_col] = ids.array
     for column in spec.target_columns:
         series = frame[column]
         if metric.values == "labels":
@@ -315,24 +321,33 @@ def validate_submission(
         else:
             frame[column] = _numeric_column(series, column, metric).to_numpy()
 
+    if positions_in_expected is None:
+        return frame[spec.submission_columns].reset_index(drop=True)
     order = np.empty(len(expected_index), dtype=np.int64)
     order[positions_in_expected] = np.arange(len(expected_index))
-    if np.array_equal(order, np.arange(len(order))):  # already in test-id order (the usual case): no copy
-        return frame[spec.submission_columns].reset_index(drop=True)
     return frame[spec.submission_columns].iloc[order].reset_index(drop=True)
 
 
-def _expected_index(expected_ids: Sequence[Any]) -> pd.Index:
-    expected = _canonical_ids(expected_ids)
-    if expected.isna().any() or expected.duplicated().any():
+def _expected_index(expected_ids: Sequence[Any] | pd.Series) -> pd.Index:
+    """The canonical test ids as a hash index (built once; :meth:`pd.Index.get_indexer` reuses it)."""
+    index = pd.Index(_canonical_ids(expected_ids))
+    if index.hasnans or not index.is_unique:
         raise ValueError("expected_ids must be distinct, non-missing ids")
-    return pd.Index(expected)
+    return index
+
+
+def _same_ids(ids: pd.Series, expected: pd.Index) -> bool:
+    """Whether ``ids`` are exactly ``expected``, in order: one vectorised comparison, no hashing."""
+    if len(ids) != len(expected):
+        return False
+    equal = pd.Series(ids.array == expected.array)
+    return bool(equal.fillna(False).all())
 
 
 def _check_classes(series: pd.Series, column: str, allowed: dict[str, str]) -> None:
     """``InvalidSubmission`` naming the allowed labels when a label is outside the task's classes."""
-    distinct = pd.unique(series.to_numpy(dtype=object))
-    bad = [v for v in distinct if canonical_label(v) not in allowed]
+    distinct = series.unique()
+    bad = [v.item() if isinstance(v, np.generic) else v for v in distinct if canonical_label(v) not in allowed]
     if bad:
         names = sorted(allowed.values())
         shown = ", ".join(repr(n) for n in names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
@@ -357,8 +372,8 @@ class AnswerKey:
     @classmethod
     def build(cls, spec: TaskSpec, answers: pd.DataFrame) -> "AnswerKey":
         """The key of the answers for *all* test ids (their labels are the task's classes)."""
-        truth = _validated_answers(spec, answers)
-        return cls(spec=spec, ids=pd.Index(truth[spec.id_column]), classes=_classes(spec, truth))
+        truth, index, _ = _validated_answers(spec, answers)  # the index keeps its hash table for get_indexer
+        return cls(spec=spec, ids=index, classes=_classes(spec, truth))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -367,15 +382,8 @@ class AnswerKey:
         return iter(self.ids)
 
     def split(self, answers: pd.DataFrame) -> "AnswerSplit":
-        truth = _validated_answers(self.spec, answers)
-        positions = self.ids.get_indexer(truth[self.spec.id_column])
-        if (positions < 0).any():
-            outside = truth[self.spec.id_column][positions < 0].tolist()
-            raise ValueError(
-                f"task {self.spec.id!r}: {len(outside)} answer id(s) are not among the expected ids "
-                f"(e.g. {_examples(outside)})"
-            )
-        return AnswerSplit(key=self, truth=truth, positions=positions)
+        truth, _, positions = _validated_answers(self.spec, answers, key=self)
+        return AnswerSplit(key=self, truth=truth, positions=positions)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -392,18 +400,35 @@ class AnswerSplit:
 # --------------------------------------------------------------------------------------------
 
 
-def _validated_answers(spec: TaskSpec, answers: pd.DataFrame) -> pd.DataFrame:
+def _validated_answers(
+    spec: TaskSpec, answers: pd.DataFrame, key: "AnswerKey | None" = None
+) -> tuple[pd.DataFrame, pd.Index, np.ndarray | None]:
+    """The answers as a validated frame, their ids as an index, and (with ``key``) the ids'
+    positions among the key's. Without ``key`` the ids must be distinct (one hash table, kept in
+    the index); with it they must be distinct ids of ``key`` (checked by position)."""
     if not isinstance(answers, pd.DataFrame):
         raise ValueError(f"answers must be a DataFrame, got {type(answers).__name__}")
     columns = [str(c).strip() for c in answers.columns]
     missing = [c for c in spec.submission_columns if c not in columns]
     if missing:
         raise ValueError(f"task {spec.id!r}: the answers lack column(s) {missing} (they have {columns})")
-    answers = answers.copy()
+    answers = answers.copy(deep=False)
     answers.columns = columns
     answers = answers[spec.submission_columns]
     try:
-        return validate_submission(spec, answers, answers[spec.id_column].tolist())
+        positions = None
+        if key is None:
+            own = _expected_index(answers[spec.id_column])
+        else:
+            own = pd.Index(_canonical_ids(answers[spec.id_column]))
+            positions = key.ids.get_indexer(own)
+            if (positions < 0).any():
+                outside = own[positions < 0].tolist()
+                raise ValueError(f"{len(outside)} answer id(s) are not among the expected ids (e.g. {_examples(outside)})")
+            if len(positions) and np.bincount(positions).max() > 1:
+                raise ValueError("answer ids are duplicated")
+        truth = validate_submission(spec, answers, AnswerKey(spec=spec, ids=own, classes={}))
+        return truth, own, positions
     except (InvalidSubmission, ValueError) as e:
         raise ValueError(f"task {spec.id!r}: the answers are malformed: {e}") from e
 
