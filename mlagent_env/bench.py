@@ -43,6 +43,7 @@ from tqdm import tqdm
 from mlagent_env.agents.factory import PolicySpec, build_policy
 from mlagent_env.config import option
 from mlagent_env.errors import MLAgentError
+from mlagent_env.plots import marker, pyplot, readable_axes
 from mlagent_env.runner import EpisodeResult, Interrupted, run_episode
 from mlagent_env.tasks import get_task
 from mlagent_env.tasks.data import is_fixture, is_prepared, prepare_task
@@ -414,7 +415,8 @@ def render_markdown(results: list[TaskResult], config: BenchConfig, sandboxes: l
         f"{_plural(config.max_steps, 'step')}, sandbox {used}.",
     ]
     if resumed:
-        lines.append(f"Resumed: {_plural(resumed, 'episode')} were already done in this folder and were not played again.")
+        verb = "was" if resumed == 1 else "were"
+        lines.append(f"Resumed: {_plural(resumed, 'episode')} {verb} already done in this folder and not played again.")
     lines += [
         "",
         "| task | metric | runs | valid | errors | avg@K | best@K | baseline | rel. gain | success | medals (g/s/b) "
@@ -454,30 +456,9 @@ def render_markdown(results: list[TaskResult], config: BenchConfig, sandboxes: l
     return "\n".join(lines) + "\n"
 
 
-def _pyplot() -> Any:
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
-
-
-def readable_axes(ax: Any, integer_x: bool = True) -> None:
-    """Plain tick labels (no offset or scientific notation), integer ticks on a counting x axis."""
-    from matplotlib.ticker import MaxNLocator, ScalarFormatter  # noqa: PLC0415
-
-    for axis in (ax.xaxis, ax.yaxis):
-        fmt = ScalarFormatter(useOffset=False)
-        fmt.set_scientific(False)
-        axis.set_major_formatter(fmt)
-    if integer_x:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-
 def plot_scores(results: list[TaskResult], path: Path) -> None:
     """Per task: the final score of every run, the baseline and the medal thresholds."""
-    plt = _pyplot()
+    plt = pyplot()
     n = max(len(results), 1)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
@@ -511,7 +492,7 @@ def plot_scores(results: list[TaskResult], path: Path) -> None:
 
 def plot_rewards(episodes: dict[str, list[EpisodeResult]], path: Path) -> None:
     """Per task: the reward of every step of every run (thin) and the mean by step (thick)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for task_id, eps in episodes.items():
         if not eps:
@@ -519,14 +500,14 @@ def plot_rewards(episodes: dict[str, list[EpisodeResult]], path: Path) -> None:
         longest = max(len(e.steps) for e in eps)
         if longest == 0:
             continue
-        marker = "o" if longest <= 12 else None
+        dots = marker(longest)
         line = None
         for e in eps:
             (line,) = ax.plot([s.step for s in e.steps], [s.reward for s in e.steps], alpha=0.2,
-                              color=line.get_color() if line else None, marker=marker, markersize=3)
+                              color=line.get_color() if line else None, marker=dots, markersize=3)
         means = [statistics.fmean([e.steps[i].reward for e in eps if len(e.steps) > i]) for i in range(longest)]
         ax.plot(range(1, longest + 1), means, linewidth=2, color=line.get_color() if line else None, label=task_id,
-                marker=marker)
+                marker=dots)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set_ylim(-0.05, 1.05)
     readable_axes(ax)

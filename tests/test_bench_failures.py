@@ -114,3 +114,34 @@ def test_ctrl_c_stops_a_bench_within_seconds_and_leaves_it_resumable(data_dir: P
     assert proc.returncode == 130
     assert "Run the same command again to resume" in err
     assert not list(out.glob("episodes/*/*.json"))  # the stopped episode is not marked done
+
+
+def test_plots_read_at_a_glance() -> None:
+    from mlagent_env.plots import marker, pyplot, readable_axes
+
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [0.5 + 1e-6, 0.5 + 2e-6], marker=marker(2))
+    readable_axes(ax)
+    fig.canvas.draw()
+    assert ax.yaxis.get_offset_text().get_text() == ""  # no "1e-6+5e-1"
+    assert all(float(t).is_integer() for t in ax.get_xticks())  # steps are counted in whole numbers
+    assert ax.lines[0].get_marker() == "o" and marker(100) is None
+    plt.close(fig)
+
+
+def test_report_states_its_conventions(data_dir: Path, tmp_path: Path) -> None:
+    from mlagent_env.agents import PolicySpec
+    from mlagent_env.bench import BenchConfig, Benchmark
+
+    config = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=1, max_steps=3, sandbox="local",
+                         data_dir=str(data_dir))
+    Benchmark(config, tmp_path / "b").run(progress=False)
+    again = Benchmark(config, tmp_path / "b")
+    again.run(progress=False)
+    report = (tmp_path / "b" / "results.md").read_text()
+    assert "1 run per task" in report and "sandbox `local`" in report
+    assert "Resumed: 1 episode was already done in this folder" in report
+    assert "avg@K counts a run without a valid submission as the baseline score" in report
+    assert "| n/a |" in report  # digits has no medal thresholds: medals n/a, not 0/0/0
+    assert "-0.0%" not in report
