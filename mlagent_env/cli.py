@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -13,13 +12,12 @@ import gymnasium as gym
 from mlagent_env.errors import MLAgentError
 
 
-def _make_env(args: argparse.Namespace, task_id: str, **extra: Any) -> gym.Env[str, str]:
+def _make_env(task_id: str, sandbox: str, data_dir: str | None, **extra: Any) -> gym.Env[str, str]:
     import mlagent_env  # noqa: F401,PLC0415  (registers the ids)
+    from mlagent_env.tasks import get_task  # noqa: PLC0415
 
-    kwargs: dict[str, Any] = dict(sandbox=args.sandbox, data_dir=args.data_dir, **extra)
-    if getattr(args, "max_steps", None):
-        kwargs["max_steps"] = args.max_steps
-    return gym.make(f"mlagent/{task_id}", **kwargs)
+    get_task(task_id)  # a clean error (with suggestions) before gymnasium's own
+    return gym.make(f"mlagent/{task_id}", sandbox=sandbox, data_dir=data_dir, **extra)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -95,24 +93,31 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mlagent_env.runner import run_episode  # noqa: PLC0415
+    from mlagent_env.agents import build_policy  # noqa: PLC0415
+    from mlagent_env.runner import RunConfig, run_episode  # noqa: PLC0415
     from mlagent_env.trajectory import RecordEpisode  # noqa: PLC0415
 
-    from mlagent_env.agents import build_policy  # noqa: PLC0415
-
-    env = _make_env(args, args.task)
-    if args.out:
-        env = RecordEpisode(env, args.out)
-    policy = build_policy(_policy_spec(args), args.task)
-    print(f"task {args.task}, policy {args.policy}, sandbox {args.sandbox}")
+    cfg = _config(RunConfig, args)
+    kwargs: dict[str, Any] = {"max_steps": cfg.max_steps} if cfg.max_steps else {}
+    env = _make_env(cfg.task, cfg.sandbox, cfg.data_dir, **kwargs)
+    try:
+        policy = build_policy(cfg.policy.check(), cfg.task)
+    except BaseException:
+        env.close()
+        raise
+    if cfg.trajectory:
+        env = RecordEpisode(env, cfg.trajectory)
+    print(f"task {cfg.task}, policy {cfg.policy.label}, sandbox {cfg.sandbox}")
     print(f"{'step':>4}  {'action':<22} {'reward kind':<12} {'reward':>6}  metric")
 
     def show(s: Any) -> None:
         metric = "" if s.metric is None else f"{s.metric:.4f}"
-        print(f"{s.step:>4}  {s.action or '(invalid reply)':<22} {s.reward_kind:<12} {s.reward:>6.3f}  {metric}", flush=True)
+        cut = "  (reply cut at max_tokens)" if s.truncated_reply else ""
+        print(f"{s.step:>4}  {s.action or '(invalid reply)':<22} {s.reward_kind:<12} {s.reward:>6.3f}  {metric}{cut}",
+              flush=True)
 
     try:
-        result = run_episode(env, policy, seed=args.seed, on_step=show)
+        result = run_episode(env, policy, seed=cfg.seed, on_step=show)
     finally:
         env.close()
     if result.final_score is None:
@@ -121,27 +126,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         medal = f", medal: {result.medal}" if result.medal else ""
         print(f"final score (held-back rows): {result.final_score:.4f}{medal}")
     print(f"total reward: {result.total_reward:.3f} over {len(result.steps)} steps")
-    if args.out:
-        print(f"trajectory written to {args.out}")
+    if result.truncated_replies:
+        print(f"{result.truncated_replies} replies were cut at max_tokens (finish_reason: length)")
+    if cfg.trajectory:
+        print(f"trajectory written to {cfg.trajectory}")
+    if result.error:
+        print(f"mlagent-env run: the episode stopped after {len(result.steps)} steps: {result.error}", file=sys.stderr)
+        return 1
     return 0
 
 
-def _policy_spec(args: argparse.Namespace) -> Any:
-    from mlagent_env.agents import PolicySpec  # noqa: PLC0415
+def _config(cls: Any, args: argparse.Namespace) -> Any:
+    """The command's config from its options; ``--data-dir`` before the sub-command counts too."""
+    from mlagent_env.config import config_from_args  # noqa: PLC0415
 
-    return PolicySpec.parse(
-        args.policy, base_url=args.base_url, model=args.model, api_key_env=args.api_key_env,
-        temperature=args.temperature, max_tokens=args.max_tokens,
-    )
-
-
-def _add_policy_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", default="scripted", help="scripted | baseline | replay:PATH | http (default: scripted)")
-    p.add_argument("--base-url", default=None, help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (--policy http)")
-    p.add_argument("--model", default=None, help="model name on that server (--policy http)")
-    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--max-tokens", type=int, default=2048)
+    cfg = config_from_args(cls, args)
+    if getattr(args, "data_dir", None) and not cfg.data_dir:
+        cfg.data_dir = args.data_dir
+    return cfg
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -153,7 +155,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     answers = load_answers(task, require_prepared(task, args.data_dir))
     submission = read_csv_submission(args.submission, task.spec)
     for label, rows in (("reward rows", answers.reward), ("held-back rows", answers.final)):
-        score = task.grade(submission, rows, answers.expected_ids)
+        score = task.grade(submission, rows)
         m = medal(task.spec, score)
         print(f"{label:<15} {task.spec.metric.name}: {score:.6f}" + (f"  medal: {m}" if m else ""))
     return 0
@@ -176,7 +178,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         print(f"cached ({cached.where}); run again with --force")
         score, reward_score = cached.score, cached.reward_score
     else:
-        env = _make_env(args, args.task)
+        env = _make_env(args.task, args.sandbox, args.data_dir)
         policy = ScriptedPolicy(
             [ExecuteScript(script_name=spec.starter_script).to_reply(), FinalAnswer(final_answer="baseline").to_reply()]
         )
@@ -199,17 +201,30 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from mlagent_env.bench import BenchConfig, Benchmark  # noqa: PLC0415
-    from mlagent_env.tasks import list_tasks  # noqa: PLC0415
+    from mlagent_env.tasks import get_task, list_tasks  # noqa: PLC0415
 
-    tasks = _select_tasks(args.tasks, [s for s in list_tasks()])
-    config = BenchConfig(
-        tasks=tasks, policy=_policy_spec(args), runs=args.runs, max_steps=args.max_steps, parallel=args.parallel,
-        seed=args.seed, sandbox=args.sandbox, data_dir=args.data_dir, allow_fixture=args.allow_fixture,
-        exec_timeout_s=args.exec_timeout_s, time_limit_s=args.time_limit_s,
-    )
-    results = Benchmark(config, args.out).run(progress=not args.quiet)
-    print((Path(args.out) / "results.md").read_text())
-    return 0 if all(r.runs == args.runs for r in results) else 1
+    cfg = _config(BenchConfig, args)
+    cfg.tasks = _select_tasks(cfg.tasks, list_tasks())
+    for task_id in cfg.tasks:
+        get_task(task_id)
+    cfg.policy.check()
+    bench = Benchmark(cfg)
+    try:
+        results = bench.run(progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"mlagent-env bench: interrupted; finished episodes are kept in {bench.out}. "
+              "Run the same command again to resume.", file=sys.stderr)
+        return 130
+    print((bench.out / "results.md").read_text())
+    summary = bench.error_summary()
+    if summary:
+        print("mlagent-env bench: episodes that ended in an error:\n" + summary, file=sys.stderr)
+        print("Fix the cause and run the same command again: errored episodes are played again.", file=sys.stderr)
+    failed = [r.task_id for r in results if r.all_failed]
+    if failed:
+        print(f"mlagent-env bench: every episode of {', '.join(failed)} failed", file=sys.stderr)
+        return 1
+    return 0 if all(r.runs == cfg.runs for r in results) else 1
 
 
 def _select_tasks(names: list[str], specs: list[Any]) -> list[str]:
@@ -222,6 +237,10 @@ def _select_tasks(names: list[str], specs: list[Any]) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlagent_env.bench import BenchConfig  # noqa: PLC0415
+    from mlagent_env.config import add_config_arguments  # noqa: PLC0415
+    from mlagent_env.runner import RunConfig  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(prog="mlagent-env", description="ML engineering tasks as Gymnasium environments.")
     data_help = "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)"
     parser.add_argument("--data-dir", default=None, help=data_help)
@@ -250,13 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="prepare again even if prepared")
     p.set_defaults(func=cmd_prepare)
 
-    p = sub.add_parser("run", help="play one episode with a policy, printing every step")
-    p.add_argument("--task", default="digits")
-    _add_policy_args(p)
-    p.add_argument("--sandbox", default="local", choices=["auto", "local", "docker"])
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="write the trajectory as JSONL")
+    p = add("run", help="play one episode with a policy, printing every step",
+            description="Play one episode. Every option is a field of RunConfig; --policy.* are the policy's settings.")
+    add_config_arguments(p, RunConfig)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("grade", help="grade a submission file on both answer splits")
@@ -266,22 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("baseline", help="measure the starter's scores once per prepared data (cached; sets the reward scale)")
     p.add_argument("task")
-    p.add_argument("--sandbox", default="local", choices=["auto", "local", "docker"])
+    p.add_argument("--sandbox", default="local", choices=["auto", "local", "docker"], help="(default: local)")
     p.add_argument("--force", action="store_true", help="measure again even if a measurement is cached")
     p.set_defaults(func=cmd_baseline)
 
-    p = sub.add_parser("bench", help="run a policy K times on tasks, in parallel, resumable; writes a report")
-    p.add_argument("--tasks", nargs="+", required=True, help="task ids, or held-in / held-out / offline")
-    _add_policy_args(p)
-    p.add_argument("--runs", type=int, default=8, help="episodes per task (K)")
-    p.add_argument("--max-steps", type=int, default=30)
-    p.add_argument("--parallel", type=int, default=1, help="episodes at a time (P)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
-    p.add_argument("--exec-timeout-s", type=float, default=None)
-    p.add_argument("--time-limit-s", type=float, default=5 * 3600.0)
-    p.add_argument("--allow-fixture", action="store_true", help="allow synthetic fixture data (smoke tests only)")
-    p.add_argument("--out", required=True, help="output folder; an interrupted run resumes there")
+    p = add("bench", help="run a policy K times on tasks, in parallel, resumable; writes a report",
+            description="Run a policy K times on tasks. Every option is a field of BenchConfig; a YAML file "
+                        "(--config) gives them, --set key=value or --key value override it.")
+    add_config_arguments(p, BenchConfig)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
 

@@ -350,7 +350,7 @@ class MLAgentEnv(gym.Env[str, str]):
         assert self._tools is not None and self._answers is not None
         try:
             frame = self._tools.read_submission()
-            score = grade(self.task.spec, frame, self._answers.final, self._answers.expected_ids)
+            score = grade(self.task.spec, frame, self._answers.final)
         except InvalidSubmission as exc:
             return {"final_score": None, "final_error": str(exc), "medal": None}
         return {"final_score": score, "final_error": None, "medal": medal(self.task.spec, score)}
@@ -394,7 +394,7 @@ class MLAgentEnv(gym.Env[str, str]):
             if unreadable is not None:
                 raise InvalidSubmission(unreadable)
             frame = read_csv_submission(data, spec, name=spec.submission_file)
-            metric = grade(spec, frame, self._answers.reward, self._answers.expected_ids)
+            metric = grade(spec, frame, self._answers.reward)
         except InvalidSubmission as exc:
             self._submission_error = str(exc)
         else:
@@ -459,7 +459,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self._tools = ToolExecutor(
             self._sandbox,
             self.task.spec,
-            self._answers.expected_ids,
+            self._answers.key,
             exec_timeout_s=self.exec_timeout_s,
             llm=self.llm,
         )

@@ -18,7 +18,7 @@ from mlagent_env import actions as A
 from mlagent_env.errors import InvalidSubmission, SandboxError
 from mlagent_env.llm import LLMError, TextLLM
 from mlagent_env.sandbox.base import ExecResult, Sandbox, normalize_relpath, truncate_text
-from mlagent_env.tasks.grading import read_csv_submission, validate_submission
+from mlagent_env.tasks.grading import AnswerKey, read_csv_submission, validate_submission
 from mlagent_env.tasks.spec import TaskSpec
 
 READ_LIMIT = 10_000
@@ -47,13 +47,14 @@ class ToolState:
 
 class ToolExecutor:
     """Runs actions in ``sandbox`` for task ``spec``. ``expected_ids`` are the test ids that a
-    submission must cover (for Validate Submission); ``llm`` backs the two LLM tools."""
+    submission must cover (for Validate Submission; an :class:`AnswerKey` also checks the classes,
+    as grading does); ``llm`` backs the two LLM tools."""
 
     def __init__(
         self,
         sandbox: Sandbox,
         spec: TaskSpec,
-        expected_ids: Sequence[str],
+        expected_ids: Sequence[str] | AnswerKey,
         exec_timeout_s: float,
         state: ToolState | None = None,
         llm: TextLLM | None = None,
@@ -61,7 +62,7 @@ class ToolExecutor:
     ) -> None:
         self.sandbox = sandbox
         self.spec = spec
-        self.expected_ids = list(expected_ids)
+        self.expected_ids = expected_ids if isinstance(expected_ids, AnswerKey) else list(expected_ids)
         self.exec_timeout_s = exec_timeout_s
         self.state = state or ToolState()
         self.llm = llm

@@ -41,7 +41,7 @@ class EvalConfig:
     runs: int = option(8, "episodes per task (avg@K, best@K)")
     max_steps: int = option(30, "step budget of an episode")
     parallel: int = option(1, "episodes at a time")
-    out: str = option("runs/eval", "the benchmark folder (resumable)")
+    output_dir: str = option("runs/eval", "the benchmark folder (resumable)")
     sandbox: str = option("auto", "auto | docker | local")
     data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
     seed: int = option(0, "seed of the episodes")
@@ -127,5 +127,5 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> tuple[list[Any], Path]:
     bench = BenchConfig(tasks=resolve_tasks(cfg.tasks), policy=policy_spec(cfg), runs=cfg.runs, max_steps=cfg.max_steps,
                         parallel=cfg.parallel, seed=cfg.seed, sandbox=cfg.sandbox, data_dir=cfg.data_dir,
                         time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture)
-    out = Path(cfg.out)
+    out = Path(cfg.output_dir)
     return Benchmark(bench, out).run(progress=progress), out

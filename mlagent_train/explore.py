@@ -10,7 +10,7 @@ For every task:
 3. run the expert policy over ``episodes_per_task`` episodes through the benchmark harness, each
    with 1-3 kept ideas (drawn with a fixed seed) in its first prompt (``reset_options``).
 
-Output (``out_dir``)::
+Output (``output_dir``)::
 
     config.json                               the explore config
     ideas/<task>.json                         candidates, kept ideas, per-episode ideas
@@ -49,7 +49,7 @@ class ExploreConfig:
     """Options of ``mlagent-train explore``."""
 
     tasks: list[str] = option(["digits"], "task ids to explore (the paper uses 9 fast held-in tasks)")
-    out_dir: str = option("runs/explore", "output folder (idea pools and trajectories); re-running resumes")
+    output_dir: str = option("runs/explore", "output folder (idea pools and trajectories); re-running resumes")
     idea_base_url: str | None = option(None, "OpenAI-compatible base URL of the idea model, e.g. http://localhost:8000/v1")
     idea_model: str = option("gpt-4o-mini", "model name for idea generation")
     idea_api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the API key (never stored)")
@@ -167,7 +167,7 @@ def episode_ideas(kept: list[str], episodes: int, lo: int, hi: int, seed: int) -
 
 def build_idea_pool(cfg: ExploreConfig, task_id: str, embedder: Callable[[], Embedder], task_index: int) -> dict[str, Any]:
     """Load ``ideas/<task>.json`` or make it (candidates, diverse pick, per-episode ideas)."""
-    path = Path(cfg.out_dir) / "ideas" / f"{task_id}.json"
+    path = Path(cfg.output_dir) / "ideas" / f"{task_id}.json"
     pool: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"task_id": task_id}
     if len(pool.get("candidates", [])) < cfg.ideas_per_task:
         pool["candidates"], pool["requests"] = generate_ideas(cfg, task_id)
@@ -206,7 +206,7 @@ class ExploreResult:
 
 def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: bool = True) -> ExploreResult:
     """Idea pools for every task, then the expert episodes (both resumable)."""
-    out = Path(cfg.out_dir)
+    out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", asdict(cfg))
     cache: list[Embedder] = [embedder] if embedder is not None else []

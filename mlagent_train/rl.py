@@ -331,15 +331,13 @@ def format_summary(summary: dict[str, Any]) -> str:
 def plot_reward_curve(summary: dict[str, Any], path: Path, title: str = "RL rewards") -> None:
     """Mean executed-step reward per training step (and its running mean) above the share of
     each reward kind per step."""
-    import matplotlib
+    from mlagent_env.plots import marker, pyplot, readable_axes
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     steps = [int(s) for s in summary["reward_by_step"]]
     means = list(summary["reward_by_step"].values())
     fig, (ax, kx) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    ax.plot(steps, means, alpha=0.5, label="mean reward")
+    ax.plot(steps, means, alpha=0.5, marker=marker(len(steps)), label="mean reward")
     if means:
         w = max(1, summary.get("window") or 1)
         running = [sum(means[max(0, i - w + 1): i + 1]) / len(means[max(0, i - w + 1): i + 1]) for i in range(len(means))]
@@ -352,9 +350,11 @@ def plot_reward_curve(summary: dict[str, Any], path: Path, title: str = "RL rewa
     for kind in kinds:
         fr = [summary["kinds_by_step"][s].get(kind, 0) / max(sum(summary["kinds_by_step"][s].values()), 1)
               for s in summary["kinds_by_step"]]
-        kx.plot(steps, fr, label=kind)
+        kx.plot(steps, fr, marker=marker(len(steps)), label=kind)
     kx.set_xlabel("training step")
     kx.set_ylabel("share of replies")
+    readable_axes(ax)
+    readable_axes(kx)
     kx.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

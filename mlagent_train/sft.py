@@ -289,22 +289,22 @@ def assistant_loss(model: Any, tokenizer: Any, examples: list[list[dict[str, str
 
 def plot_loss(history: list[dict[str, Any]], path: str | Path) -> None:
     """Training loss per logged step (and validation loss when there is one) as a PNG."""
-    import matplotlib
+    from mlagent_env.plots import marker, pyplot, readable_axes
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     train = [(h["step"], h["loss"]) for h in history if "loss" in h and math.isfinite(h["loss"])]
     evals = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
     fig, ax = plt.subplots(figsize=(7, 4))
     if train:
-        ax.plot(*zip(*train), label="train loss")
+        ax.plot(*zip(*train), marker=marker(len(train)), label="train loss")
     if evals:
         ax.plot(*zip(*evals), marker="o", label="validation loss")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss (assistant tokens)")
     ax.set_title("SFT loss")
-    ax.legend()
+    readable_axes(ax)
+    if train or evals:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -5,7 +5,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 quiet() { grep -v "^WARNING: Location" || true; }
-# torch first, pinned: a bare torch requirement would pull a multi-GB CUDA build
-.venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" 2>&1 | quiet
+# torch first. TORCH_INDEX picks the build: unset, pip's configured index decides (on Linux PyPI
+# serves the CUDA build, ~17 nvidia-* packages); TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# gets the small CPU-only build. A torch that is already installed is kept.
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} torch 2>&1 | quiet
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,tasks,train]" 2>&1 | quiet
 .venv/bin/python -c "import mlagent_env, torch, pytest" >/dev/null

@@ -1,5 +1,7 @@
 """A small real HTTP server that speaks the chat-completions API, for tests. It answers from a
-script: each entry is a reply text, or ("status", code) / ("sleep", seconds, text) to misbehave."""
+script: each entry is a reply text, or ("status", code[, message]) / ("sleep", seconds, text) /
+("length", text) (a reply cut at max_tokens) to misbehave. A request with ``stream: true`` is
+answered as server-sent events, one word a chunk."""
 
 from __future__ import annotations
 
@@ -31,19 +33,39 @@ class ChatServer:
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": "not found"})
                 if isinstance(item, tuple) and item[0] == "status":
-                    return self._send(item[1], {"error": {"message": "scripted failure"}})
+                    message = item[2] if len(item) > 2 else "scripted failure"
+                    return self._send(item[1], {"error": {"message": message}})
                 if isinstance(item, tuple) and item[0] == "sleep":
                     time.sleep(item[1])
                     item = item[2]
+                finish = "stop"
+                if isinstance(item, tuple) and item[0] == "length":
+                    finish, item = "length", item[1]
                 if item is None:
                     return self._send(500, {"error": "script exhausted"})
                 prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
+                usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(item.split()),
+                         "total_tokens": prompt_tokens + len(item.split())}
+                if body.get("stream"):
+                    return self._stream(item, finish, usage)
                 self._send(200, {
                     "id": "chatcmpl-test", "object": "chat.completion", "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": item}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(item.split()),
-                              "total_tokens": prompt_tokens + len(item.split())},
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": item}, "finish_reason": finish}],
+                    "usage": usage,
                 })
+
+            def _stream(self, text: str, finish: str, usage: dict[str, int]) -> None:
+                words = text.split(" ")
+                chunks = [{"choices": [{"index": 0, "delta": {"content": w + (" " if i < len(words) - 1 else "")},
+                                        "finish_reason": None}]} for i, w in enumerate(words)]
+                chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+                chunks.append({"choices": [], "usage": usage})
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for chunk in chunks:
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
 
             def _send(self, code: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()

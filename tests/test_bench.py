@@ -28,7 +28,7 @@ def test_chat_policy_over_a_real_socket(monkeypatch: pytest.MonkeyPatch) -> None
         policy = ChatPolicy(base_url=server.base_url, model="m", api_key_env="MY_KEY", seed=3, backoff_s=0.01)
         policy.reset("digits", seed=None)
         assert policy.act([{"role": "user", "content": "a b c"}], {}) == "hello"
-        assert policy.last_usage() == {"prompt_tokens": 3, "completion_tokens": 1}
+        assert policy.last_usage() == {"prompt_tokens": 3, "completion_tokens": 1, "finish_reason": "stop"}
         req = server.requests[0]
         assert req["auth"] == "Bearer sk-test" and req["body"]["model"] == "m" and req["body"]["seed"] == 30021
 
@@ -53,12 +53,13 @@ def test_chat_policy_gives_up_with_a_clear_error() -> None:
             policy.act([{"role": "user", "content": "x"}], {})
 
 
-def test_chat_policy_timeout_then_success() -> None:
+def test_a_timed_out_request_is_not_sent_again() -> None:
     with ChatServer([("sleep", 2.0, "late"), "on time"]) as server:
         policy = ChatPolicy(base_url=server.base_url, model="m", timeout_s=0.5, backoff_s=0.01)
         policy.reset("digits")
-        assert policy.act([{"role": "user", "content": "x"}], {}) == "on time"
-        assert policy.usage.retries == 1
+        with pytest.raises(PolicyError, match="not re-sent.*\n.*timeout_s"):
+            policy.act([{"role": "user", "content": "x"}], {})
+        assert len(server.requests) == 1 and policy.usage.retries == 0
 
 
 def test_unreachable_server_ends_the_episode_cleanly(data_dir: Path) -> None:
@@ -141,7 +142,7 @@ def test_cli_bench(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     from mlagent_env.cli import main
 
     code = main(["--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "baseline", "--runs", "1",
-                 "--sandbox", "local", "--out", str(tmp_path / "o"), "--quiet"])
+                 "--sandbox", "local", "--output_dir", str(tmp_path / "o"), "--quiet"])
     assert code == 0
     assert "| digits | accuracy ↑ | 1 | 1 |" in capsys.readouterr().out
     assert json.loads((tmp_path / "o" / "results.json").read_text())[0]["task_id"] == "digits"

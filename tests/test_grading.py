@@ -198,7 +198,8 @@ def test_metric_specific_value_checks() -> None:
     validate_submission(log_spec, pd.DataFrame({"id": ids, "p": [0.0, 1.0, 0.5]}), ids)
 
     auc_spec = make_spec("roc_auc", ["p"])
-    validate_submission(auc_spec, pd.DataFrame({"id": ids, "p": [-3.0, 7.0, 0.5]}), ids)  # any finite score
+    with pytest.raises(InvalidSubmission, match=r"outside \[0, 1\] \(e.g. -3.0, 7.0\)"):  # scores are probabilities
+        validate_submission(auc_spec, pd.DataFrame({"id": ids, "p": [-3.0, 7.0, 0.5]}), ids)
     with pytest.raises(InvalidSubmission, match="'p'.*NaN"):
         validate_submission(auc_spec, pd.DataFrame({"id": ids, "p": [np.nan, 7.0, 0.5]}), ids)
 
@@ -296,3 +297,53 @@ def test_duplicated_column_names() -> None:
     frame = pd.concat([good, good[["y1"]]], axis=1)
     with pytest.raises(InvalidSubmission, match=r"duplicated column\(s\) \['y1'\]"):
         validate_submission(spec, frame, ids)
+
+
+@pytest.mark.parametrize("labels, bad", [(["3", "banana", "4"], "'banana'"), ([3, 12, 4], "12")])
+def test_labels_outside_the_classes_are_invalid_and_name_the_allowed_ones(labels: list[Any], bad: str) -> None:
+    from mlagent_env.tasks.grading import AnswerKey
+
+    spec = make_spec("accuracy", ["label"])
+    answers = pd.DataFrame({"id": ["a", "b", "c", "d"], "label": [3, 4, 5, 3]})
+    key = AnswerKey.build(spec, answers)
+    submission = pd.DataFrame({"id": ["a", "b", "c", "d"], "label": [*labels, 3]})
+    with pytest.raises(InvalidSubmission, match=f"1 label\\(s\\) outside the task's classes \\(e.g. {bad}\\); "
+                                                "the allowed labels are '3', '4', '5'"):
+        grade(spec, submission, key.split(answers))
+    with pytest.raises(InvalidSubmission, match="outside the task's classes"):
+        validate_submission(spec, submission, key)  # what Validate Submission uses
+    # the same labels in another spelling are fine
+    assert grade(spec, pd.DataFrame({"id": list("abcd"), "label": ["3", "4.0", 5, "3"]}), answers) == 1.0
+
+
+def test_boolean_classes_accept_their_spellings_only() -> None:
+    spec = make_spec("accuracy", ["Transported"])
+    answers = pd.DataFrame({"id": ["a", "b"], "Transported": ["True", "False"]})
+    assert grade(spec, pd.DataFrame({"id": ["a", "b"], "Transported": [True, False]}), answers) == 1.0
+    with pytest.raises(InvalidSubmission, match="'yes', 'no'.*allowed labels are 'False', 'True'"):
+        grade(spec, pd.DataFrame({"id": ["a", "b"], "Transported": ["yes", "no"]}), answers)
+
+
+def test_float_looking_ids_get_a_message_saying_so(tmp_path: Path) -> None:
+    spec = make_spec("mae", ["y"])
+    answers = pd.DataFrame({"id": ["5", "6"], "y": [1.0, 2.0]})
+    path = tmp_path / "s.csv"
+    path.write_text("id,y\n5.0,1\n6.0,2\n")
+    with pytest.raises(InvalidSubmission, match=r"look like floats \(e.g. '5.0', '6.0'\).*as integers"):
+        grade(spec, read_csv_submission(path, spec), answers)
+
+
+def test_validate_submission_in_the_env_agrees_with_grading(data_dir: Path) -> None:
+    import gymnasium as gym
+
+    from mlagent_env import actions as A
+    from mlagent_env.tasks.data import task_paths
+
+    env = gym.make("mlagent/digits", sandbox="local", data_dir=data_dir)
+    env.reset(seed=0)
+    sample = pd.read_csv(task_paths("digits", data_dir).public / "sample_submission.csv")
+    sample[sample.columns[1]] = "banana"
+    env.unwrapped._sandbox.write_file("submission.csv", sample.to_csv(index=False).encode())
+    obs, *_ = env.step(A.ValidateSubmission(submission_path="submission.csv"))
+    env.close()
+    assert "is invalid" in obs and "outside the task's classes" in obs and "'9'" in obs

@@ -145,7 +145,7 @@ def test_explore_cli_writes_pools_and_trajectories_and_resumes(data_dir: Path, t
     out = tmp_path / "explore"
     config.write_text(
         "tasks: [digits]\n"
-        f"out_dir: {out}\n"
+        f"output_dir: {out}\n"
         "ideas_per_task: 12\nideas_per_request: 12\nkeep_ideas: 4\n"
         f"embedder: {tiny_model}\nembedder_backend: transformers\n"
         "expert: http\nepisodes_per_task: 3\nmax_steps: 2\nparallel: 2\n"
@@ -190,4 +190,4 @@ def test_explore_cli_writes_pools_and_trajectories_and_resumes(data_dir: Path, t
 def test_explore_without_an_idea_server_says_what_to_do(tmp_path: Path) -> None:
     from mlagent_train.cli import main
 
-    assert main(["explore", "--out_dir", str(tmp_path / "x"), "--quiet"]) == 1
+    assert main(["explore", "--output_dir", str(tmp_path / "x"), "--quiet"]) == 1

@@ -157,7 +157,7 @@ def test_explore_output_feeds_sft_and_the_result_plays(tiny_model: Path, tmp_pat
 
     ideas = "\n".join(f"{i}. idea {i}: model family {i}" for i in range(1, 7))
     with ChatServer([ideas], default=REPLIES[0]) as server:
-        cfg = ExploreConfig(tasks=["digits"], out_dir=str(tmp_path / "explore"), idea_base_url=server.base_url,
+        cfg = ExploreConfig(tasks=["digits"], output_dir=str(tmp_path / "explore"), idea_base_url=server.base_url,
                             ideas_per_task=6, keep_ideas=3, embedder=str(tiny_model), embedder_backend="transformers",
                             episodes_per_task=2, max_steps=2, parallel=2, sandbox="local", data_dir=str(data_dir))
         explored = run_explore(cfg, progress=False)
@@ -216,5 +216,5 @@ def test_cli_help_and_missing_inputs(capsys: pytest.CaptureFixture[str], tmp_pat
     # rl without trajectories and eval without a model fail with a message, not a traceback
     assert main(["rl", "--set", f"output_dir={tmp_path / 'rl'}"]) != 0
     assert capsys.readouterr().err.strip()
-    assert main(["eval", "--set", f"out={tmp_path / 'ev'}", "--set", f"model={tmp_path / 'no-model'}"]) != 0
+    assert main(["eval", "--set", f"output_dir={tmp_path / 'ev'}", "--set", f"model={tmp_path / 'no-model'}"]) != 0
     assert capsys.readouterr().err.strip()

@@ -66,7 +66,7 @@ def test_cli_list_run_grade_baseline(data_dir: Path, tmp_path: Path, capsys: pyt
     assert "digits" in out and "accuracy ↑" in out and "mae ↓" in out
 
     traj = tmp_path / "t.jsonl"
-    assert main(["--data-dir", str(data_dir), "run", "--task", "digits", "--out", str(traj)]) == 0
+    assert main(["--data-dir", str(data_dir), "run", "--task", "digits", "--trajectory", str(traj)]) == 0
     out = capsys.readouterr().out
     assert "Execute Script         metric" in out and "final score (held-back rows): 0.98" in out
     assert traj.exists()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from mlagent_env.agents.base import Policy
 from mlagent_env.agents.http import ChatPolicy
 from mlagent_env.agents.scripted import ReplayPolicy, ScriptedPolicy, baseline_replies
+from mlagent_env.config import option
 from mlagent_env.errors import MLAgentError
 from mlagent_env.tasks import get_task
 
@@ -21,18 +22,23 @@ class PolicySpec:
     submit), ``replay`` (the replies of a JSONL file at ``path``), ``http`` (a model behind an
     OpenAI-compatible server at ``base_url``), or ``python`` (``factory="module:callable"`` called
     with ``kwargs`` for each episode, e.g. an in-process model from ``mlagent_train``; the
-    callable may cache what it loads)."""
+    callable may cache what it loads). The server settings apply to ``http``."""
 
-    kind: PolicyKind = "scripted"
-    path: str | None = None
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = 0.7
-    max_tokens: int = 2048
-    timeout_s: float = 300.0
-    factory: str | None = None
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kind: PolicyKind = option("scripted", "scripted | baseline | replay | http | python")
+    path: str | None = option(None, "replay: the JSONL file of replies")
+    base_url: str | None = option(None, "http: the OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    model: str | None = option(None, "http: the model name on that server")
+    api_key_env: str = option("OPENAI_API_KEY", "http: the environment variable holding the API key")
+    temperature: float = option(0.7, "http: sampling temperature")
+    top_p: float = option(1.0, "http: nucleus sampling top_p")
+    max_tokens: int = option(2048, "http: most tokens of one reply (the server's context must hold the prompt plus this)")
+    timeout_s: float = option(300.0, "http: longest wait without a byte from the server (with stream: between tokens); "
+                              "a timed-out request is not re-sent")
+    retries: int = option(4, "http: re-sends after a refused connection, 429 or 5xx (never after a timeout)")
+    stream: bool = option(False, "http: stream the reply (timeout_s then bounds the pause between tokens)")
+    extra_body: dict[str, Any] = option({}, "http: extra request fields, e.g. {response_format: {...}} for llama.cpp")
+    factory: str | None = option(None, "python: module:callable returning a Policy")
+    kwargs: dict[str, Any] = option({}, "python: keyword arguments of the factory")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,18 +53,32 @@ class PolicySpec:
             return f"python:{self.factory}"
         return self.kind
 
-    @classmethod
-    def parse(cls, text: str, **http: Any) -> "PolicySpec":
-        """``scripted`` | ``baseline`` | ``replay:PATH`` | ``http`` (with base_url/model in ``http``)."""
+    def shorthand(self) -> str:
+        return self.label if self.kind == "replay" else self.kind
+
+    @staticmethod
+    def parse_shorthand(text: str) -> dict[str, Any]:
+        """``scripted`` | ``baseline`` | ``replay:PATH`` | ``http`` | ``python`` as option values."""
         if text.startswith("replay:"):
-            return cls(kind="replay", path=text.split(":", 1)[1])
-        if text in ("scripted", "baseline"):
-            return cls(kind=text)  # type: ignore[arg-type]
-        if text == "http":
-            if not http.get("base_url") or not http.get("model"):
-                raise MLAgentError("--policy http needs --base-url and --model")
-            return cls(kind="http", **{k: v for k, v in http.items() if v is not None})
-        raise MLAgentError(f"unknown policy {text!r}; use scripted, baseline, replay:PATH or http")
+            return {"kind": "replay", "path": text.split(":", 1)[1]}
+        if text in ("scripted", "baseline", "replay", "http", "python"):
+            return {"kind": text}
+        raise MLAgentError(f"unknown policy {text!r}; use scripted, baseline, replay:PATH, http or python")
+
+    @classmethod
+    def parse(cls, text: str) -> "PolicySpec":
+        """A spec from its shorthand alone (``scripted``, ``baseline``, ``replay:PATH``)."""
+        return cls(**cls.parse_shorthand(text)).check()
+
+    def check(self) -> "PolicySpec":
+        """Raise a clear error when the options of this kind are missing."""
+        if self.kind == "http" and (not self.base_url or not self.model):
+            raise MLAgentError("--policy http needs --policy.base_url and --policy.model")
+        if self.kind == "replay" and not self.path:
+            raise MLAgentError("a replay policy needs a path (--policy replay:PATH)")
+        if self.kind == "python" and (not self.factory or ":" not in self.factory):
+            raise MLAgentError("a python policy needs --policy.factory module:callable")
+        return self
 
 
 def build_policy(spec: PolicySpec, task_id: str) -> Policy:
@@ -69,22 +89,24 @@ def build_policy(spec: PolicySpec, task_id: str) -> Policy:
         task = get_task(task_id).spec
         return ScriptedPolicy(baseline_replies(task.starter_script, task.submission_file))
     if spec.kind == "replay":
-        if not spec.path:
-            raise MLAgentError("a replay policy needs a path")
-        return ReplayPolicy(spec.path)
+        spec.check()
+        return ReplayPolicy(spec.path)  # type: ignore[arg-type]
     if spec.kind == "http":
-        assert spec.base_url and spec.model
+        spec.check()
         return ChatPolicy(
-            base_url=spec.base_url,
-            model=spec.model,
+            base_url=spec.base_url,  # type: ignore[arg-type]
+            model=spec.model,  # type: ignore[arg-type]
             api_key_env=spec.api_key_env,
             temperature=spec.temperature,
+            top_p=spec.top_p,
             max_tokens=spec.max_tokens,
             timeout_s=spec.timeout_s,
+            max_retries=spec.retries,
+            stream=spec.stream,
+            extra_body=dict(spec.extra_body),
         )
     if spec.kind == "python":
-        if not spec.factory or ":" not in spec.factory:
-            raise MLAgentError("a python policy needs factory='module:callable'")
+        spec.check()
         module_name, _, attr = spec.factory.partition(":")
         try:
             factory = getattr(importlib.import_module(module_name), attr)

@@ -13,9 +13,8 @@ import io
 import json
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from mlagent_env.errors import AnswersChanged, InvalidSubmission
-from mlagent_env.tasks.metrics import Metric, get_metric
 from mlagent_env.tasks.data import TaskPaths, read_answers
+from mlagent_env.tasks.metrics import Metric, canonical_label, get_metric
 from mlagent_env.tasks.registry import Task
 from mlagent_env.tasks.spec import TaskSpec
 
@@ -34,7 +33,7 @@ _EXAMPLES = 5
 
 
 def _examples(values: Sequence[Any] | pd.Series | np.ndarray, n: int = _EXAMPLES) -> str:
-    items = list(values)
+    items = values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
     shown = ", ".join(repr(v) for v in items[:n])
     return shown + (", ..." if len(items) > n else "")
 
@@ -55,7 +54,11 @@ def _canonical_id(value: Any) -> str | None:
 
 
 def _canonical_ids(values: Sequence[Any] | pd.Series) -> pd.Series:
-    """Apply :func:`_canonical_id` to every id, vectorised for the common all-strings and integer cases."""
+    """Apply :func:`_canonical_id` to every id, vectorised for the common all-strings and integer
+    cases; a column read as strings keeps its (Arrow-backed) string dtype, which is much faster."""
+    if isinstance(values, (pd.Series, pd.Index)) and pd.api.types.is_string_dtype(values.dtype) \
+            and values.dtype != object:
+        return pd.Series(values.array).str.strip()
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(list(values), dtype=object)
     kind = pd.api.types.infer_dtype(arr, skipna=False)
     if kind == "string":
@@ -205,8 +208,13 @@ def _label_list_column(series: pd.Series, column: str) -> pd.Series:
     return converted
 
 
-def validate_submission(spec: TaskSpec, submission: pd.DataFrame, expected_ids: Sequence[Any]) -> pd.DataFrame:
+def validate_submission(
+    spec: TaskSpec, submission: pd.DataFrame, expected_ids: "Sequence[Any] | AnswerKey"
+) -> pd.DataFrame:
     """Check a submission against the task and the ids it must cover; return it in ``expected_ids`` order.
+
+    ``expected_ids`` is the list of test ids, or an :class:`AnswerKey` (ids indexed once, and for
+    label metrics the task's classes: a label outside them is invalid, naming the allowed ones).
 
     Checks, in order (the first failure raises ``InvalidSubmission`` naming the problem):
     the id column is present; every target column is present; there are no other columns and
@@ -222,13 +230,14 @@ def validate_submission(spec: TaskSpec, submission: pd.DataFrame, expected_ids: 
     ``ValueError`` if the metric is unknown or ``expected_ids`` has duplicates (our bug).
     """
     metric = _metric_for(spec)
-    expected = _canonical_ids(expected_ids)
-    if expected.isna().any() or expected.duplicated().any():
-        raise ValueError("expected_ids must be distinct, non-missing ids")
+    if isinstance(expected_ids, AnswerKey):
+        expected_index, classes = expected_ids.ids, expected_ids.classes
+    else:
+        expected_index, classes = _expected_index(expected_ids), {}
     if not isinstance(submission, pd.DataFrame):
         raise InvalidSubmission(f"a submission must be a table (pandas DataFrame), got {type(submission).__name__}")
 
-    frame = submission.copy()
+    frame = submission.copy(deep=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     columns = list(frame.columns)
     id_col = spec.id_column
@@ -259,38 +268,48 @@ def validate_submission(spec: TaskSpec, submission: pd.DataFrame, expected_ids: 
             f"submission has duplicated column(s) {duplicated_columns}; the header must be {header}"
         )
     ids = _canonical_ids(frame[id_col])
-    empty = ids.isna() | (ids == "")
-    if empty.any():
-        raise InvalidSubmission(
-            f"{int(empty.sum())} row(s) have an empty {id_col!r}; every row needs the id of a test row"
-        )
-    duplicated = ids[ids.duplicated()].unique()
-    if len(duplicated):
-        raise InvalidSubmission(
-            f"{len(duplicated)} id(s) appear more than once in {id_col!r} (e.g. {_examples(duplicated)}); "
-            f"write exactly one row per test id"
-        )
-    # expected ids are distinct and so (from here) are the submitted ones: one hash lookup each way
-    positions_in_expected = pd.Index(expected).get_indexer(ids)
-    covered = np.zeros(len(expected), dtype=bool)
-    covered[positions_in_expected[positions_in_expected >= 0]] = True
-    if not covered.all():
-        missing_ids = expected[~covered].tolist()
-        raise InvalidSubmission(
-            f"{len(missing_ids)} of {len(expected)} test id(s) are missing from {id_col!r} "
-            f"(e.g. {_examples(missing_ids)}); "
-            f"predict every row of the test set"
-        )
-    if (positions_in_expected < 0).any():
-        extra_ids = ids[positions_in_expected < 0].tolist()
-        raise InvalidSubmission(
-            f"{len(extra_ids)} id(s) in {id_col!r} are not test ids (e.g. {_examples(extra_ids)}); "
-            f"predict only the rows of the test set, with their ids unchanged"
-        )
-    if len(frame) != len(expected):
-        raise InvalidSubmission(f"submission has {len(frame)} rows, expected {len(expected)} (one per test id)")
+    positions_in_expected: np.ndarray | None = None  # None: the submission lists the test ids in order
+    if not _same_ids(ids, expected_index):
+        empty = ids.isna() | (ids == "")
+        if empty.any():
+            raise InvalidSubmission(
+                f"{int(empty.sum())} row(s) have an empty {id_col!r}; every row needs the id of a test row"
+            )
+        duplicated = ids[ids.duplicated()].unique()
+        if len(duplicated):
+            raise InvalidSubmission(
+                f"{len(duplicated)} id(s) appear more than once in {id_col!r} (e.g. {_examples(duplicated)}); "
+                f"write exactly one row per test id"
+            )
+        # expected ids are distinct and so (from here) are the submitted ones: one hash lookup
+        positions_in_expected = expected_index.get_indexer(ids)
+        covered = np.zeros(len(expected_index), dtype=bool)
+        covered[positions_in_expected[positions_in_expected >= 0]] = True
+        if not covered.all():
+            missing_ids = expected_index[~covered].tolist()
+            extra = ids[positions_in_expected < 0]
+            floaty = extra[extra.str.fullmatch(r"[+-]?\d+\.0*", na=False)] if len(extra) else extra
+            if len(floaty) and (expected_index.get_indexer(floaty.str.replace(r"\.0*$", "", regex=True)) >= 0).any():
+                raise InvalidSubmission(
+                    f"{len(floaty)} id(s) in {id_col!r} look like floats (e.g. {_examples(floaty.tolist())}) while the "
+                    f"test ids are integers (e.g. {_examples(missing_ids)}): write the ids unchanged, as integers "
+                    f"(e.g. df[{id_col!r}] = df[{id_col!r}].astype(int) before to_csv)"
+                )
+            raise InvalidSubmission(
+                f"{len(missing_ids)} of {len(expected_index)} test id(s) are missing from {id_col!r} "
+                f"(e.g. {_examples(missing_ids)}); "
+                f"predict every row of the test set"
+            )
+        if (positions_in_expected < 0).any():
+            extra_ids = ids[positions_in_expected < 0].tolist()
+            raise InvalidSubmission(
+                f"{len(extra_ids)} id(s) in {id_col!r} are not test ids (e.g. {_examples(extra_ids)}); "
+                f"predict only the rows of the test set, with their ids unchanged"
+            )
+        if len(frame) != len(expected_index):
+            raise InvalidSubmission(f"submission has {len(frame)} rows, expected {len(expected_index)} (one per test id)")
 
-    frame[id_col] = ids.to_numpy()
+    frame[id_col] = ids.array
     for column in spec.target_columns:
         series = frame[column]
         if metric.values == "labels":
@@ -299,14 +318,85 @@ def validate_submission(spec: TaskSpec, submission: pd.DataFrame, expected_ids: 
                 raise InvalidSubmission(
                     f"column {column!r} has {int(missing.sum())} empty value(s); predict a label for every row"
                 )
+            if column in classes:
+                _check_classes(series, column, classes[column])
         elif metric.values == "ranked_labels":
             frame[column] = _label_list_column(series, column).to_numpy()
         else:
             frame[column] = _numeric_column(series, column, metric).to_numpy()
 
-    order = np.empty(len(expected), dtype=np.int64)
-    order[positions_in_expected] = np.arange(len(expected))
+    if positions_in_expected is None:
+        return frame[spec.submission_columns].reset_index(drop=True)
+    order = np.empty(len(expected_index), dtype=np.int64)
+    order[positions_in_expected] = np.arange(len(expected_index))
     return frame[spec.submission_columns].iloc[order].reset_index(drop=True)
+
+
+def _expected_index(expected_ids: Sequence[Any] | pd.Series) -> pd.Index:
+    """The canonical test ids as a hash index (built once; :meth:`pd.Index.get_indexer` reuses it)."""
+    index = pd.Index(_canonical_ids(expected_ids))
+    if index.hasnans or not index.is_unique:
+        raise ValueError("expected_ids must be distinct, non-missing ids")
+    return index
+
+
+def _same_ids(ids: pd.Series, expected: pd.Index) -> bool:
+    """Whether ``ids`` are exactly ``expected``, in order: one vectorised comparison, no hashing."""
+    if len(ids) != len(expected):
+        return False
+    equal = pd.Series(ids.array == expected.array)
+    return bool(equal.fillna(False).all())
+
+
+def _check_classes(series: pd.Series, column: str, allowed: dict[str, str]) -> None:
+    """``InvalidSubmission`` naming the allowed labels when a label is outside the task's classes."""
+    distinct = series.unique()
+    bad = [v.item() if isinstance(v, np.generic) else v for v in distinct if canonical_label(v) not in allowed]
+    if bad:
+        names = sorted(allowed.values())
+        shown = ", ".join(repr(n) for n in names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+        count = int(series.isin(bad).sum())
+        raise InvalidSubmission(
+            f"column {column!r} has {count} label(s) outside the task's classes (e.g. {_examples(bad)}); "
+            f"the allowed labels are {shown}"
+        )
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """A task's answers for all test ids, validated and indexed once (per env, or per prepared
+    data): the canonical test ids as a hash index, and for label metrics the classes (canonical
+    label -> the label as the answers write it). :meth:`split` prepares a subset of the answers
+    (the reward rows, the held-back rows) for repeated grading with :func:`grade`."""
+
+    spec: TaskSpec
+    ids: pd.Index
+    classes: dict[str, dict[str, str]]
+
+    @classmethod
+    def build(cls, spec: TaskSpec, answers: pd.DataFrame) -> "AnswerKey":
+        """The key of the answers for *all* test ids (their labels are the task's classes)."""
+        truth, index, _ = _validated_answers(spec, answers)  # the index keeps its hash table for get_indexer
+        return cls(spec=spec, ids=index, classes=_classes(spec, truth))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def split(self, answers: pd.DataFrame) -> "AnswerSplit":
+        truth, _, positions = _validated_answers(self.spec, answers, key=self)
+        return AnswerSplit(key=self, truth=truth, positions=positions)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class AnswerSplit:
+    """Some rows of the answers, validated, with their positions among the key's test ids."""
+
+    key: AnswerKey
+    truth: pd.DataFrame
+    positions: np.ndarray
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,18 +404,35 @@ def validate_submission(spec: TaskSpec, submission: pd.DataFrame, expected_ids: 
 # --------------------------------------------------------------------------------------------
 
 
-def _validated_answers(spec: TaskSpec, answers: pd.DataFrame) -> pd.DataFrame:
+def _validated_answers(
+    spec: TaskSpec, answers: pd.DataFrame, key: "AnswerKey | None" = None
+) -> tuple[pd.DataFrame, pd.Index, np.ndarray | None]:
+    """The answers as a validated frame, their ids as an index, and (with ``key``) the ids'
+    positions among the key's. Without ``key`` the ids must be distinct (one hash table, kept in
+    the index); with it they must be distinct ids of ``key`` (checked by position)."""
     if not isinstance(answers, pd.DataFrame):
         raise ValueError(f"answers must be a DataFrame, got {type(answers).__name__}")
     columns = [str(c).strip() for c in answers.columns]
     missing = [c for c in spec.submission_columns if c not in columns]
     if missing:
         raise ValueError(f"task {spec.id!r}: the answers lack column(s) {missing} (they have {columns})")
-    answers = answers.copy()
+    answers = answers.copy(deep=False)
     answers.columns = columns
     answers = answers[spec.submission_columns]
     try:
-        return validate_submission(spec, answers, answers[spec.id_column].tolist())
+        positions = None
+        if key is None:
+            own = _expected_index(answers[spec.id_column])
+        else:
+            own = pd.Index(_canonical_ids(answers[spec.id_column]))
+            positions = key.ids.get_indexer(own)
+            if (positions < 0).any():
+                outside = own[positions < 0].tolist()
+                raise ValueError(f"{len(outside)} answer id(s) are not among the expected ids (e.g. {_examples(outside)})")
+            if len(positions) and np.bincount(positions).max() > 1:
+                raise ValueError("answer ids are duplicated")
+        truth = validate_submission(spec, answers, AnswerKey(spec=spec, ids=own, classes={}))
+        return truth, own, positions
     except (InvalidSubmission, ValueError) as e:
         raise ValueError(f"task {spec.id!r}: the answers are malformed: {e}") from e
 
@@ -333,7 +440,7 @@ def _validated_answers(spec: TaskSpec, answers: pd.DataFrame) -> pd.DataFrame:
 def grade(
     spec: TaskSpec,
     submission: pd.DataFrame,
-    answers: pd.DataFrame,
+    answers: "pd.DataFrame | AnswerSplit",
     expected_ids: Sequence[Any] | None = None,
 ) -> float:
     """Score ``submission`` against ``answers`` with ``METRICS[spec.metric.name]``.
@@ -341,27 +448,32 @@ def grade(
     The submission must cover exactly ``expected_ids`` (default: the ids of ``answers``), which
     lets the agent write one submission for all test rows while ``answers`` holds only the rows
     graded now (the reward subset or the held-back subset). Only the rows whose id is in
-    ``answers`` are scored, matched by id. Raises ``InvalidSubmission`` for the agent's mistakes
-    and ``ValueError`` for ours (unknown metric, malformed answers, answer ids outside
-    ``expected_ids``, a metric undefined on these answers).
+    ``answers`` are scored, matched by id. ``answers`` may be an :class:`AnswerSplit`, prepared
+    once (then ``expected_ids`` is its key's and is ignored): the way to grade often. Raises
+    ``InvalidSubmission`` for the agent's mistakes and ``ValueError`` for ours (unknown metric,
+    malformed answers, answer ids outside ``expected_ids``, a metric undefined on these answers).
     """
     metric = _metric_for(spec)
-    truth = _validated_answers(spec, answers)
-    id_col = spec.id_column
-    if expected_ids is None:
-        expected = truth[id_col]
-    else:
-        expected = _canonical_ids(expected_ids)
-        outside = truth[id_col][~truth[id_col].isin(expected)].tolist()
-        if outside:
-            raise ValueError(
-                f"task {spec.id!r}: {len(outside)} answer id(s) are not among the expected ids "
-                f"(e.g. {_examples(outside)})"
-            )
-    checked = validate_submission(spec, submission, expected)
-    aligned = checked.iloc[pd.Index(checked[id_col]).get_indexer(truth[id_col])].reset_index(drop=True)
-    value = metric.score(truth, aligned, spec)
+    if not isinstance(answers, AnswerSplit):
+        if expected_ids is None:
+            key = AnswerKey.build(spec, answers)
+        else:  # only some rows' answers: their labels need not cover the classes, so none are checked
+            key = AnswerKey(spec=spec, ids=_expected_index(expected_ids), classes={})
+        answers = key.split(answers)
+    checked = validate_submission(spec, submission, answers.key)
+    aligned = checked.iloc[answers.positions].reset_index(drop=True)
+    value = metric.score(answers.truth, aligned, spec)
     return float(value)
+
+
+def _classes(spec: TaskSpec, truth: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """For label metrics, per target column: canonical label -> the label as the answers write it."""
+    if _metric_for(spec).values != "labels":
+        return {}
+    return {
+        column: {canonical_label(v): str(v).strip() for v in pd.unique(truth[column].to_numpy(dtype=object))}
+        for column in spec.target_columns
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,17 +483,13 @@ def grade(
 
 @dataclass(frozen=True)
 class Answers:
-    """A task's prepared answers, checked against the manifest: every test row (what a submission
-    must cover), the reward rows and the held-back rows."""
+    """A task's prepared answers, checked against the manifest, then validated and indexed once:
+    the key (every test id, which a submission must cover, and the task's classes), the reward
+    rows and the held-back rows, each ready for repeated :func:`grade` calls."""
 
-    every: pd.DataFrame
-    reward: pd.DataFrame
-    final: pd.DataFrame
-    id_column: str
-
-    @cached_property
-    def expected_ids(self) -> list[str]:
-        return self.every[self.id_column].astype(str).tolist()
+    key: AnswerKey
+    reward: AnswerSplit
+    final: AnswerSplit
 
 
 def load_answers(task: Task, paths: TaskPaths) -> Answers:
@@ -410,7 +518,8 @@ def load_answers(task: Task, paths: TaskPaths) -> Answers:
             )
         frames.append(read_answers(io.BytesIO(data), task))  # type: ignore[arg-type]
     every, reward, final = frames
-    return Answers(every, reward, final, task.spec.id_column)
+    key = AnswerKey.build(task.spec, every)
+    return Answers(key=key, reward=key.split(reward), final=key.split(final))
 
 
 # --------------------------------------------------------------------------------------------

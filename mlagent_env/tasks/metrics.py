@@ -402,7 +402,7 @@ METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
         Metric("accuracy", True, 1.0, _score_accuracy, "labels"),
-        Metric("roc_auc", True, 1.0, _float_metric(mean_column_roc_auc), "numbers"),
+        Metric("roc_auc", True, 1.0, _float_metric(mean_column_roc_auc), "probabilities"),
         Metric("log_loss", False, 0.0, _score_log_loss, "probabilities"),
         Metric("mae", False, 0.0, _float_metric(mae), "numbers"),
         Metric("rmse", False, 0.0, _float_metric(rmse), "numbers"),

@@ -8,12 +8,13 @@ folder; nothing central is edited. A task must give a reward scale (``mlagent_en
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -54,8 +55,9 @@ class Task:
         spec.loader.exec_module(module)
         return module
 
-    def grade(self, submission: pd.DataFrame, answers: pd.DataFrame, expected_ids: Sequence[str] | None = None) -> float:
-        """Score ``submission`` on the rows of ``answers`` (aligned by id). Raises InvalidSubmission."""
+    def grade(self, submission: pd.DataFrame, answers: Any, expected_ids: Sequence[str] | None = None) -> float:
+        """Score ``submission`` on the rows of ``answers`` (a DataFrame, or an ``AnswerSplit``
+        prepared once; aligned by id). Raises InvalidSubmission."""
         from mlagent_env.tasks.grading import grade  # noqa: PLC0415
 
         return grade(self.spec, submission, answers, expected_ids)
@@ -86,5 +88,7 @@ def get_task(task_id: str) -> Task:
     try:
         return _discover()[task_id]
     except KeyError:
-        known = ", ".join(_discover())
-        raise TaskNotFound(f"no task {task_id!r}; known tasks: {known}") from None
+        known = list(_discover())
+        close = difflib.get_close_matches(task_id, known, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise TaskNotFound(f"no task {task_id!r}; {hint}known tasks: {', '.join(known)} (mlagent-env list)") from None
