@@ -3,6 +3,7 @@ the leak check, the stratified answer split, atomic preparation."""
 
 from __future__ import annotations
 
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -27,14 +28,24 @@ def test_a_zip_dropped_into_raw_is_extracted(tmp_path: Path) -> None:
     prepare_task(get_task("digits"), tmp_path / "root", raw_dir=raw, force=True)  # not extracted twice
 
 
-def test_zip_slip_is_refused(tmp_path: Path) -> None:
-    from mlagent_env.tasks.acquire import unzip_all
+def test_zip_and_tar_slip_are_refused(tmp_path: Path) -> None:
+    from mlagent_env.tasks.acquire import RawLayout, unpack
 
-    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as zf:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    with zipfile.ZipFile(raw / "evil.zip", "w") as zf:
         zf.writestr("../outside.txt", "x")
     with pytest.raises(DataUnavailable, match="outside the data folder"):
-        unzip_all(tmp_path)
-    assert not (tmp_path.parent / "outside.txt").exists()
+        unpack(raw)
+    (raw / "evil.zip").unlink()
+    with tarfile.open(raw / "evil.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("link")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(DataUnavailable, match="not a plain file inside"):
+        unpack(raw, RawLayout(archives=("evil.tar.gz",)))
+    assert not (tmp_path / "outside.txt").exists() and not (raw / "link").exists()
+    assert [p.name for p in raw.iterdir()] == ["evil.tar.gz"]
 
 
 @pytest.mark.parametrize("task_id", ["spaceship-titanic", "cifar-10", "ogbn-arxiv", "whale-categorization-playground"])

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mlagent_env.errors import DataUnavailable, TaskNotPrepared
+from mlagent_env.tasks.acquire import RawLayout, unpack
 from mlagent_env.tasks.registry import Task
 
 MANIFEST_VERSION = 1
@@ -116,37 +117,54 @@ def read_answers(path: Path, task: Task) -> pd.DataFrame:
     return pd.read_csv(path, dtype={task.spec.id_column: str}, keep_default_na=False, na_values=[""])
 
 
+DOWNLOADING = ".mlagent-downloading"
+"""In ``raw/<task>`` while ``download(raw)`` runs: a folder that still holds it was interrupted and is
+downloaded again."""
+DOWNLOADED = ".mlagent-downloaded"
+"""In ``raw/<task>`` once ``download(raw)`` filled it: its archives are removed once extracted (a
+folder the user filled keeps them)."""
+
+
 def _raw_is_present(raw: Path) -> bool:
-    return raw.is_dir() and any(raw.iterdir())
+    return raw.is_dir() and any(p.name != DOWNLOADING for p in raw.iterdir())
 
 
 def acquire(task: Task, paths: TaskPaths, raw_dir: str | Path | None = None) -> Path:
     """Make the raw data available and return its folder: ``raw_dir`` if given, else the data
-    root's ``raw/<task>``, else the task's ``download(raw)``. Raises DataUnavailable with what to do."""
+    root's ``raw/<task>``, else the task's ``download(raw)``; then unpack it (every zip, and the
+    archives and renames of the task's ``RAW_LAYOUT``) and check the expected raw files. Raises
+    DataUnavailable with what to do."""
     if raw_dir is not None:
         raw = Path(raw_dir).expanduser().resolve()
         if not _raw_is_present(raw):
             raise DataUnavailable(f"--raw-dir {raw} is empty or missing")
     else:
         raw = paths.raw
+        if (raw / DOWNLOADING).exists():
+            shutil.rmtree(raw)
         if not _raw_is_present(raw):
-            module = task.prepare_module()
-            download = getattr(module, "download", None)
-            if download is None:
-                raise DataUnavailable(_manual_instructions(task, raw))
-            raw.mkdir(parents=True, exist_ok=True)
-            try:
-                download(raw)
-            except DataUnavailable:
-                raise
-            except Exception as exc:
-                raise DataUnavailable(f"download of {task.id} failed: {exc}\n{_manual_instructions(task, raw)}") from exc
-    if any(raw.glob("*.zip")):  # the competition's zip dropped in as downloaded
-        from mlagent_env.tasks.acquire import unzip_all  # noqa: PLC0415
-
-        unzip_all(raw, keep_archives=True)
+            _download(task, raw)
+    layout = getattr(task.prepare_module(), "RAW_LAYOUT", RawLayout())
+    unpack(raw, layout, keep_archives=not (raw / DOWNLOADED).exists())
     _verify_raw_checksums(task, raw)
     return raw
+
+
+def _download(task: Task, raw: Path) -> None:
+    """Run the task's ``download(raw)`` into an empty ``raw``; a failed download leaves nothing behind."""
+    download = getattr(task.prepare_module(), "download", None)
+    if download is None:
+        raise DataUnavailable(_manual_instructions(task, raw))
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / DOWNLOADING).touch()
+    try:
+        download(raw)
+    except BaseException as exc:
+        shutil.rmtree(raw, ignore_errors=True)
+        if isinstance(exc, DataUnavailable) or not isinstance(exc, Exception):
+            raise
+        raise DataUnavailable(f"download of {task.id} failed: {exc}\n{_manual_instructions(task, raw)}") from exc
+    (raw / DOWNLOADING).replace(raw / DOWNLOADED)
 
 
 def _manual_instructions(task: Task, raw: Path) -> str:
