@@ -9,19 +9,25 @@ Layout under the data root (``$MLAGENT_DATA_DIR``, default ``~/.cache/mlagent``)
         answers_reward.csv           the rows graded by the per-step reward
         answers_final.csv            the held-back rows graded once, at the end
     prepared/<task>/manifest.json    checksums of every prepared file, counts, seed
+    .locks/<task>.lock               held while the task is being prepared (one preparer at a time)
 
 The task's ``prepare.py`` writes ``public/`` and ``private/answers.csv``; this module checks the
 result (columns, unique ids, sample submission == answer ids, no answer in ``public/``), splits
-the answers with a seeded shuffle, writes checksums, and moves everything into place atomically.
+the answers with a seeded shuffle (by unit when the task's ``answer_units`` groups its rows), writes
+checksums, and moves everything into place atomically, under the task's lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,27 +195,64 @@ def prepare_task(
     raw_dir: str | Path | None = None,
     force: bool = False,
 ) -> TaskPaths:
-    """Acquire and prepare a task's data (idempotent unless ``force``). Returns its paths."""
+    """Acquire and prepare a task's data (idempotent unless ``force``). Returns its paths.
+
+    Safe to call from several threads and processes at once: one preparer holds the task's lock
+    while the others wait and then reuse its result, and the prepared folder appears whole (built
+    in a staging folder, renamed into place)."""
     paths = task_paths(task.id, data_dir)
     if is_prepared(task.id, data_dir) and not force:
         return paths
-    raw = acquire(task, paths, raw_dir)
-    paths.root.joinpath("prepared").mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{task.id}-", dir=paths.root / "prepared"))
-    try:
-        public, private = staging / "public", staging / "private"
-        public.mkdir()
-        private.mkdir()
-        task.prepare_module().prepare(raw, public, private)
-        manifest = _finalise(task, public, private)
-        manifest["fixture"] = (raw / FIXTURE_MARKER).exists()
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        if paths.prepared.exists():
-            shutil.rmtree(paths.prepared)
-        os.replace(staging, paths.prepared)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with _preparation_lock(paths):
+        if is_prepared(task.id, data_dir) and not force:
+            return paths
+        raw = acquire(task, paths, raw_dir)
+        prepared_root = paths.root / "prepared"
+        prepared_root.mkdir(parents=True, exist_ok=True)
+        for stale in prepared_root.glob(f".{task.id}.*"):  # left by a killed preparation
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{task.id}.staging-", dir=prepared_root))
+        try:
+            public, private = staging / "public", staging / "private"
+            public.mkdir()
+            private.mkdir()
+            task.prepare_module().prepare(raw, public, private)
+            manifest = _finalise(task, public, private)
+            manifest["fixture"] = (raw / FIXTURE_MARKER).exists()
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+            _replace_dir(staging, paths.prepared)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return paths
+
+
+@contextmanager
+def _preparation_lock(paths: TaskPaths) -> Iterator[None]:
+    """An exclusive lock per task (``fcntl.flock`` on ``<root>/.locks/<task>.lock``), held across
+    threads and processes alike; a caller that must wait says so."""
+    folder = paths.root / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{paths.task_id}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{paths.task_id}: waiting for another preparation ({handle.name})", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target`` by renames only: a reader sees the old folder or the new one."""
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old)
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
 
 
 def split_answer_ids(answers: pd.DataFrame, task: Task) -> tuple[list[str], list[str]]:
