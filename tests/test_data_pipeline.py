@@ -13,7 +13,7 @@ import pytest
 
 from mlagent_env.errors import DataUnavailable
 from mlagent_env.tasks import get_task
-from mlagent_env.tasks.data import check_no_leak, is_prepared, prepare_task, split_answer_ids
+from mlagent_env.tasks.data import check_no_leak, is_prepared, prepare_task, reward_rows
 
 
 def test_a_zip_dropped_into_raw_is_extracted(tmp_path: Path) -> None:
@@ -74,8 +74,9 @@ def test_leak_check_refuses_answers_in_public(tmp_path: Path) -> None:
 def test_answer_split_is_stratified_and_seeded() -> None:
     task = get_task("breast-cancer")
     answers = pd.DataFrame({"id": [str(i) for i in range(40)], "malignant": [1] * 3 + [0] * 37})
-    reward, final = split_answer_ids(answers, task)
-    assert split_answer_ids(answers, task) == (reward, final)
+    mask = reward_rows(answers, task)
+    assert (reward_rows(answers, task) == mask).all()
+    reward, final = answers["id"][mask].tolist(), answers["id"][~mask].tolist()
     by_id = answers.set_index("id")["malignant"]
     assert by_id[reward].nunique() == 2 and by_id[final].nunique() == 2
     assert set(reward).isdisjoint(final) and len(reward) + len(final) == 40
@@ -193,3 +194,20 @@ def test_first_preparation_from_8_threads_and_2_processes_happens_once(
         assert files == set(manifest[part])
         assert all(sha256_file(prepared / part / name) == digest for name, digest in manifest[part].items())
     assert [p.name for p in (root / "prepared").iterdir()] == ["digits"], "no staging folder is left"
+
+
+def test_denoising_reward_and_final_answers_come_from_different_pages(tmp_path: Path) -> None:
+    """The answers are pixels of a few pages: the step reward and the final score grade whole,
+    different pages, never two halves of the same ones."""
+    from task_support import make_raw, prepare_from_raw
+
+    from mlagent_env.tasks.data import read_answers
+
+    task = get_task("denoising-dirty-documents")
+    paths = prepare_from_raw(task.id, make_raw(task.id, tmp_path / "raw"), tmp_path / "root")
+    pages = {}
+    for part, path in (("reward", paths.answers_reward), ("final", paths.answers_final)):
+        pages[part] = {i.split("_")[0] for i in read_answers(path, task)["id"]}
+    assert pages["reward"] and pages["final"] and pages["reward"].isdisjoint(pages["final"])
+    test_pages = {p.stem for p in (paths.public / "test").glob("*.png")}
+    assert pages["reward"] | pages["final"] == test_pages

@@ -255,34 +255,50 @@ def _replace_dir(new: Path, target: Path) -> None:
         os.replace(new, target)
 
 
-def split_answer_ids(answers: pd.DataFrame, task: Task) -> tuple[list[str], list[str]]:
-    """Seeded shuffle of the test ids into (reward ids, held-back ids). When the answers take
-    few distinct values (classification), the split is stratified by them, so that both halves
-    hold every class that has two rows or more (ROC-AUC and log loss need that)."""
+def reward_rows(answers: pd.DataFrame, task: Task) -> np.ndarray:
+    """Which answer rows the per-step reward grades (a boolean mask; the rest is held back), drawn
+    with a seed of the task.
+
+    When the task's ``prepare.py`` defines ``answer_units(ids: pd.Series) -> pd.Series`` (rows that are
+    parts of larger units, such as the pixels of a page), whole units are drawn, so that the final
+    score comes from units the step reward never graded. Otherwise rows are drawn, stratified by the
+    answer when it takes few distinct values (classification), so that both halves hold every class
+    that has two rows or more (ROC-AUC and log loss need that)."""
     spec = task.spec
-    ids = answers[spec.id_column].astype(str).tolist()
     seed = int.from_bytes(hashlib.sha256(f"mlagent-split:{task.id}".encode()).digest()[:8], "little")
     rng = np.random.default_rng(seed)
-    keys = answers[spec.target_columns].astype(str).agg("|".join, axis=1).tolist()
-    strata: dict[str, list[int]] = {}
-    if len(set(keys)) <= max(2, min(50, len(ids) // 4)):
-        for i, key in enumerate(keys):
-            strata.setdefault(key, []).append(i)
+    units = getattr(task.prepare_module(), "answer_units", None)
+    if units is not None:
+        codes, names = pd.factorize(pd.Series(units(answers[spec.id_column])).astype(str), sort=True)
+        if len(names) < 2:
+            raise RuntimeError(f"{task.id}: the answers hold {len(names)} unit(s); need at least 2 to split by unit")
+        chosen = rng.permutation(len(names))[: _share(len(names), spec.reward_fraction, rng)]
+        return np.isin(codes, chosen)
+
+    targets = answers[spec.target_columns].astype(str)
+    keys = targets.iloc[:, 0].str.cat(targets.iloc[:, 1:], sep="|") if targets.shape[1] > 1 else targets.iloc[:, 0]
+    codes, names = pd.factorize(keys, sort=True)
+    n_rows = len(answers)
+    if len(names) <= max(2, min(50, n_rows // 4)):
+        strata = [np.flatnonzero(codes == k) for k in range(len(names))]
     else:
-        strata[""] = list(range(len(ids)))
-    reward: list[int] = []
-    for key in sorted(strata):
-        members = rng.permutation(strata[key]).tolist()
-        take = len(members) * spec.reward_fraction
-        n = int(np.floor(take)) + (1 if rng.random() < take - np.floor(take) else 0)
-        if len(members) >= 2:
-            n = min(max(n, 1), len(members) - 1)
-        reward.extend(members[:n])
-    if not reward or len(reward) == len(ids):  # degenerate: fall back to one row on each side
-        order = rng.permutation(len(ids)).tolist()
-        reward = order[: max(1, min(len(ids) - 1, int(round(len(ids) * spec.reward_fraction))))]
-    chosen = set(reward)
-    return [ids[i] for i in sorted(chosen)], [ids[i] for i in range(len(ids)) if i not in chosen]
+        strata = [np.arange(n_rows)]
+    mask = np.zeros(n_rows, dtype=bool)
+    for members in strata:
+        members = rng.permutation(members)
+        n = _share(len(members), spec.reward_fraction, rng) if len(members) >= 2 else int(rng.random() < spec.reward_fraction)
+        mask[members[:n]] = True
+    if not mask.any() or mask.all():  # degenerate: fall back to one row on each side
+        mask[:] = False
+        order = rng.permutation(n_rows)
+        mask[order[: max(1, min(n_rows - 1, int(round(n_rows * spec.reward_fraction))))]] = True
+    return mask
+
+
+def _share(n: int, fraction: float, rng: np.random.Generator) -> int:
+    """``round(n * fraction)`` by seeded random rounding, kept within [1, n - 1]."""
+    take = n * fraction
+    return min(max(int(np.floor(take)) + (1 if rng.random() < take - np.floor(take) else 0), 1), n - 1)
 
 
 def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
@@ -293,8 +309,8 @@ def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
     answers = read_answers(answers_path, task)
     if list(answers.columns) != spec.submission_columns:
         raise RuntimeError(f"{task.id}: answers.csv columns {list(answers.columns)} != {spec.submission_columns}")
-    ids = answers[spec.id_column].astype(str).tolist()
-    if len(set(ids)) != len(ids):
+    ids = answers[spec.id_column].astype(str)
+    if not ids.is_unique:
         raise RuntimeError(f"{task.id}: answers.csv has duplicate ids")
     if len(ids) < 2:
         raise RuntimeError(f"{task.id}: need at least 2 test rows to split answers")
@@ -304,20 +320,21 @@ def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
     sample = pd.read_csv(sample_path, dtype={spec.id_column: str})
     if list(sample.columns) != spec.submission_columns:
         raise RuntimeError(f"{task.id}: sample submission columns {list(sample.columns)} != {spec.submission_columns}")
-    if set(sample[spec.id_column].astype(str)) != set(ids) or len(sample) != len(ids):
+    sample_ids = sample[spec.id_column].astype(str)
+    same_order = len(sample_ids) == len(ids) and bool((sample_ids.to_numpy() == ids.to_numpy()).all())
+    if not same_order and (len(sample_ids) != len(ids) or set(sample_ids) != set(ids)):
         raise RuntimeError(f"{task.id}: sample submission ids differ from the answer ids")
     check_no_leak(task, public, answers)
 
-    reward_ids, final_ids = split_answer_ids(answers, task)
-    by_id = answers.set_index(spec.id_column, drop=False)
-    by_id.loc[reward_ids].to_csv(private / "answers_reward.csv", index=False)
-    by_id.loc[final_ids].to_csv(private / "answers_final.csv", index=False)
+    reward = reward_rows(answers, task)
+    answers[reward].to_csv(private / "answers_reward.csv", index=False)
+    answers[~reward].to_csv(private / "answers_final.csv", index=False)
     return {
         "version": MANIFEST_VERSION,
         "task": task.id,
         "n_test": len(ids),
-        "n_reward": len(reward_ids),
-        "n_final": len(final_ids),
+        "n_reward": int(reward.sum()),
+        "n_final": int((~reward).sum()),
         "public": _checksums(public),
         "private": _checksums(private),
     }
