@@ -146,7 +146,7 @@ def extract(archive: Path, dest: Path) -> None:
 def _corrupt(archive: Path, exc: BaseException) -> DataUnavailable:
     return DataUnavailable(
         f"{archive} is truncated or corrupt ({type(exc).__name__}: {exc}); an interrupted download leaves such a "
-        f"file: delete it and download it again (or run the prepare command again without it)"
+        f"file: delete it, download it again and run the prepare command again"
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -120,7 +121,14 @@ def _checksums(folder: Path) -> dict[str, str]:
 
 
 def read_answers(path: Path, task: Task) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={task.spec.id_column: str}, keep_default_na=False, na_values=[""])
+    """A table of the task's submission columns (answers, sample submission) with its ids as text
+    and only empty cells missing."""
+    id_column = task.spec.id_column
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if id_column in frame.columns and not pd.api.types.is_string_dtype(frame[id_column]):
+        # ids that read as numbers ("007"): read again as text, slower (pandas converts cell by cell)
+        frame = pd.read_csv(path, dtype={id_column: str}, keep_default_na=False, na_values=[""])
+    return frame
 
 
 DOWNLOADING = ".mlagent-downloading"
@@ -317,18 +325,22 @@ def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
     sample_path = public / SAMPLE_SUBMISSION
     if not sample_path.is_file():
         raise RuntimeError(f"{task.id}/prepare.py did not write public/{SAMPLE_SUBMISSION}")
-    sample = pd.read_csv(sample_path, dtype={spec.id_column: str})
+    sample = read_answers(sample_path, task)
     if list(sample.columns) != spec.submission_columns:
         raise RuntimeError(f"{task.id}: sample submission columns {list(sample.columns)} != {spec.submission_columns}")
     sample_ids = sample[spec.id_column].astype(str)
-    same_order = len(sample_ids) == len(ids) and bool((sample_ids.to_numpy() == ids.to_numpy()).all())
-    if not same_order and (len(sample_ids) != len(ids) or set(sample_ids) != set(ids)):
+    if not sample_ids.equals(ids) and (len(sample_ids) != len(ids) or set(sample_ids) != set(ids)):
         raise RuntimeError(f"{task.id}: sample submission ids differ from the answer ids")
     check_no_leak(task, public, answers)
 
     reward = reward_rows(answers, task)
-    answers[reward].to_csv(private / "answers_reward.csv", index=False)
-    answers[~reward].to_csv(private / "answers_final.csv", index=False)
+    lines = answers_path.read_bytes().splitlines(keepends=True)
+    if len(lines) != len(answers) + 1:
+        raise RuntimeError(f"{task.id}: private/answers.csv must hold a header line and one line per answer row")
+    for name, rows in (("answers_reward.csv", reward), ("answers_final.csv", ~reward)):
+        with open(private / name, "wb") as f:  # the lines as prepare wrote them, not re-serialised
+            f.write(lines[0])
+            f.writelines(itertools.compress(lines[1:], rows.tolist()))
     return {
         "version": MANIFEST_VERSION,
         "task": task.id,
@@ -344,7 +356,7 @@ def check_no_leak(task: Task, public: Path, answers: pd.DataFrame) -> None:
     """Refuse a preparation where an answer reaches ``public/``: no file named like the answers,
     and no public table that holds a test id together with a target column."""
     spec = task.spec
-    test_ids = set(answers[spec.id_column].astype(str))
+    test_ids: set[str] | None = None  # built only when a public table could hold answers
     for path in sorted(public.rglob("*")):
         if not path.is_file():
             continue
@@ -356,6 +368,7 @@ def check_no_leak(task: Task, public: Path, answers: pd.DataFrame) -> None:
         if spec.id_column not in header or not (set(spec.target_columns) & set(header)):
             continue
         frame = pd.read_csv(path, usecols=[spec.id_column], dtype={spec.id_column: str})
+        test_ids = set(answers[spec.id_column].astype(str)) if test_ids is None else test_ids
         leaked = test_ids & set(frame[spec.id_column].astype(str))
         if leaked:
             raise RuntimeError(

@@ -44,10 +44,10 @@ LINE_ENDS = np.array([f",{level / 255!r}\n" for level in range(256)], dtype=np.d
 """The end of an answer line for each grey level: ``,<level / 255>`` as Python writes the float."""
 
 
-def answer_units(ids: pd.Series) -> list[str]:
+def answer_units(ids: pd.Series) -> pd.Series:
     """The page of each answer row (``<page>_<row>_<col>``): the reward and the held-back answers
     are split by page, so that the final score comes from pages the step reward never graded."""
-    return [i[: i.index("_")] for i in ids.tolist()]
+    return ids.str.replace(r"_.*", "", regex=True)
 
 
 def pixel_ids(name: str, height: int, width: int) -> np.ndarray:
