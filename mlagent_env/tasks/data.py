@@ -318,7 +318,7 @@ def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
     if list(answers.columns) != spec.submission_columns:
         raise RuntimeError(f"{task.id}: answers.csv columns {list(answers.columns)} != {spec.submission_columns}")
     ids = answers[spec.id_column].astype(str)
-    if not ids.is_unique:
+    if ids.duplicated().any():
         raise RuntimeError(f"{task.id}: answers.csv has duplicate ids")
     if len(ids) < 2:
         raise RuntimeError(f"{task.id}: need at least 2 test rows to split answers")
