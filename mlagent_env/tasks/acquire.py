@@ -122,7 +122,13 @@ def extract(archive: Path, dest: Path) -> None:
     """Extract ``archive`` (zip, tar, tar.gz / tgz, 7z) into ``dest`` through a temporary folder
     beside it, refusing members that would leave it; entries already in ``dest`` are kept."""
     reader = _reader(archive)
-    staging = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=dest))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=dest))
+    except OSError as exc:  # a read-only folder of downloads
+        raise DataUnavailable(
+            f"could not extract {archive} into {dest} ({exc}): copy the folder somewhere writable and pass that "
+            f"as --raw-dir, or extract the archive there by hand"
+        ) from None
     try:
         try:
             reader(archive, staging)
