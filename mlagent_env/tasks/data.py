@@ -9,19 +9,26 @@ Layout under the data root (``$MLAGENT_DATA_DIR``, default ``~/.cache/mlagent``)
         answers_reward.csv           the rows graded by the per-step reward
         answers_final.csv            the held-back rows graded once, at the end
     prepared/<task>/manifest.json    checksums of every prepared file, counts, seed
+    .locks/<task>.lock               held while the task is being prepared (one preparer at a time)
 
 The task's ``prepare.py`` writes ``public/`` and ``private/answers.csv``; this module checks the
 result (columns, unique ids, sample submission == answer ids, no answer in ``public/``), splits
-the answers with a seeded shuffle, writes checksums, and moves everything into place atomically.
+the answers with a seeded shuffle (by unit when the task's ``answer_units`` groups its rows), writes
+checksums, and moves everything into place atomically, under the task's lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from mlagent_env.errors import DataUnavailable, TaskNotPrepared
+from mlagent_env.tasks.acquire import RawLayout, unpack
 from mlagent_env.tasks.registry import Task
 
 MANIFEST_VERSION = 1
@@ -113,40 +121,64 @@ def _checksums(folder: Path) -> dict[str, str]:
 
 
 def read_answers(path: Path, task: Task) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={task.spec.id_column: str}, keep_default_na=False, na_values=[""])
+    """A table of the task's submission columns (answers, sample submission) with its ids as text
+    and only empty cells missing."""
+    id_column = task.spec.id_column
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if id_column in frame.columns and not pd.api.types.is_string_dtype(frame[id_column]):
+        # ids that read as numbers ("007"): read again as text, slower (pandas converts cell by cell)
+        frame = pd.read_csv(path, dtype={id_column: str}, keep_default_na=False, na_values=[""])
+    return frame
+
+
+DOWNLOADING = ".mlagent-downloading"
+"""In ``raw/<task>`` while ``download(raw)`` runs: a folder that still holds it was interrupted and is
+downloaded again."""
+DOWNLOADED = ".mlagent-downloaded"
+"""In ``raw/<task>`` once ``download(raw)`` filled it: its archives are removed once extracted (a
+folder the user filled keeps them)."""
 
 
 def _raw_is_present(raw: Path) -> bool:
-    return raw.is_dir() and any(raw.iterdir())
+    return raw.is_dir() and any(p.name != DOWNLOADING for p in raw.iterdir())
 
 
 def acquire(task: Task, paths: TaskPaths, raw_dir: str | Path | None = None) -> Path:
     """Make the raw data available and return its folder: ``raw_dir`` if given, else the data
-    root's ``raw/<task>``, else the task's ``download(raw)``. Raises DataUnavailable with what to do."""
+    root's ``raw/<task>``, else the task's ``download(raw)``; then unpack it (every zip, and the
+    archives and renames of the task's ``RAW_LAYOUT``) and check the expected raw files. Raises
+    DataUnavailable with what to do."""
     if raw_dir is not None:
         raw = Path(raw_dir).expanduser().resolve()
         if not _raw_is_present(raw):
             raise DataUnavailable(f"--raw-dir {raw} is empty or missing")
     else:
         raw = paths.raw
+        if (raw / DOWNLOADING).exists():
+            shutil.rmtree(raw)
         if not _raw_is_present(raw):
-            module = task.prepare_module()
-            download = getattr(module, "download", None)
-            if download is None:
-                raise DataUnavailable(_manual_instructions(task, raw))
-            raw.mkdir(parents=True, exist_ok=True)
-            try:
-                download(raw)
-            except DataUnavailable:
-                raise
-            except Exception as exc:
-                raise DataUnavailable(f"download of {task.id} failed: {exc}\n{_manual_instructions(task, raw)}") from exc
-    if any(raw.glob("*.zip")):  # the competition's zip dropped in as downloaded
-        from mlagent_env.tasks.acquire import unzip_all  # noqa: PLC0415
-
-        unzip_all(raw, keep_archives=True)
+            _download(task, raw)
+    layout = getattr(task.prepare_module(), "RAW_LAYOUT", RawLayout())
+    unpack(raw, layout, keep_archives=not (raw / DOWNLOADED).exists())
     _verify_raw_checksums(task, raw)
     return raw
+
+
+def _download(task: Task, raw: Path) -> None:
+    """Run the task's ``download(raw)`` into an empty ``raw``; a failed download leaves nothing behind."""
+    download = getattr(task.prepare_module(), "download", None)
+    if download is None:
+        raise DataUnavailable(_manual_instructions(task, raw))
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / DOWNLOADING).touch()
+    try:
+        download(raw)
+    except BaseException as exc:
+        shutil.rmtree(raw, ignore_errors=True)
+        if isinstance(exc, DataUnavailable) or not isinstance(exc, Exception):
+            raise
+        raise DataUnavailable(f"download of {task.id} failed: {exc}\n{_manual_instructions(task, raw)}") from exc
+    (raw / DOWNLOADING).replace(raw / DOWNLOADED)
 
 
 def _manual_instructions(task: Task, raw: Path) -> str:
@@ -171,57 +203,110 @@ def prepare_task(
     raw_dir: str | Path | None = None,
     force: bool = False,
 ) -> TaskPaths:
-    """Acquire and prepare a task's data (idempotent unless ``force``). Returns its paths."""
+    """Acquire and prepare a task's data (idempotent unless ``force``). Returns its paths.
+
+    Safe to call from several threads and processes at once: one preparer holds the task's lock
+    while the others wait and then reuse its result, and the prepared folder appears whole (built
+    in a staging folder, renamed into place)."""
     paths = task_paths(task.id, data_dir)
     if is_prepared(task.id, data_dir) and not force:
         return paths
-    raw = acquire(task, paths, raw_dir)
-    paths.root.joinpath("prepared").mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{task.id}-", dir=paths.root / "prepared"))
-    try:
-        public, private = staging / "public", staging / "private"
-        public.mkdir()
-        private.mkdir()
-        task.prepare_module().prepare(raw, public, private)
-        manifest = _finalise(task, public, private)
-        manifest["fixture"] = (raw / FIXTURE_MARKER).exists()
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        if paths.prepared.exists():
-            shutil.rmtree(paths.prepared)
-        os.replace(staging, paths.prepared)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with _preparation_lock(paths):
+        if is_prepared(task.id, data_dir) and not force:
+            return paths
+        raw = acquire(task, paths, raw_dir)
+        prepared_root = paths.root / "prepared"
+        prepared_root.mkdir(parents=True, exist_ok=True)
+        for stale in prepared_root.glob(f".{task.id}.*"):  # left by a killed preparation
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{task.id}.staging-", dir=prepared_root))
+        try:
+            public, private = staging / "public", staging / "private"
+            public.mkdir()
+            private.mkdir()
+            task.prepare_module().prepare(raw, public, private)
+            manifest = _finalise(task, public, private)
+            manifest["fixture"] = (raw / FIXTURE_MARKER).exists()
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+            _replace_dir(staging, paths.prepared)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return paths
 
 
-def split_answer_ids(answers: pd.DataFrame, task: Task) -> tuple[list[str], list[str]]:
-    """Seeded shuffle of the test ids into (reward ids, held-back ids). When the answers take
-    few distinct values (classification), the split is stratified by them, so that both halves
-    hold every class that has two rows or more (ROC-AUC and log loss need that)."""
+@contextmanager
+def _preparation_lock(paths: TaskPaths) -> Iterator[None]:
+    """An exclusive lock per task (``fcntl.flock`` on ``<root>/.locks/<task>.lock``), held across
+    threads and processes alike; a caller that must wait says so."""
+    folder = paths.root / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{paths.task_id}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{paths.task_id}: waiting for another preparation ({handle.name})", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target`` by renames only: a reader sees the old folder or the new one."""
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old)
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
+
+
+def reward_rows(answers: pd.DataFrame, task: Task) -> np.ndarray:
+    """Which answer rows the per-step reward grades (a boolean mask; the rest is held back), drawn
+    with a seed of the task.
+
+    When the task's ``prepare.py`` defines ``answer_units(ids: pd.Series) -> pd.Series`` (rows that are
+    parts of larger units, such as the pixels of a page), whole units are drawn, so that the final
+    score comes from units the step reward never graded. Otherwise rows are drawn, stratified by the
+    answer when it takes few distinct values (classification), so that both halves hold every class
+    that has two rows or more (ROC-AUC and log loss need that)."""
     spec = task.spec
-    ids = answers[spec.id_column].astype(str).tolist()
     seed = int.from_bytes(hashlib.sha256(f"mlagent-split:{task.id}".encode()).digest()[:8], "little")
     rng = np.random.default_rng(seed)
-    keys = answers[spec.target_columns].astype(str).agg("|".join, axis=1).tolist()
-    strata: dict[str, list[int]] = {}
-    if len(set(keys)) <= max(2, min(50, len(ids) // 4)):
-        for i, key in enumerate(keys):
-            strata.setdefault(key, []).append(i)
+    units = getattr(task.prepare_module(), "answer_units", None)
+    if units is not None:
+        codes, names = pd.factorize(pd.Series(units(answers[spec.id_column])).astype(str), sort=True)
+        if len(names) < 2:
+            raise RuntimeError(f"{task.id}: the answers hold {len(names)} unit(s); need at least 2 to split by unit")
+        chosen = rng.permutation(len(names))[: _share(len(names), spec.reward_fraction, rng)]
+        return np.isin(codes, chosen)
+
+    targets = answers[spec.target_columns].astype(str)
+    keys = targets.iloc[:, 0].str.cat(targets.iloc[:, 1:], sep="|") if targets.shape[1] > 1 else targets.iloc[:, 0]
+    codes, names = pd.factorize(keys, sort=True)
+    n_rows = len(answers)
+    if len(names) <= max(2, min(50, n_rows // 4)):
+        strata = [np.flatnonzero(codes == k) for k in range(len(names))]
     else:
-        strata[""] = list(range(len(ids)))
-    reward: list[int] = []
-    for key in sorted(strata):
-        members = rng.permutation(strata[key]).tolist()
-        take = len(members) * spec.reward_fraction
-        n = int(np.floor(take)) + (1 if rng.random() < take - np.floor(take) else 0)
-        if len(members) >= 2:
-            n = min(max(n, 1), len(members) - 1)
-        reward.extend(members[:n])
-    if not reward or len(reward) == len(ids):  # degenerate: fall back to one row on each side
-        order = rng.permutation(len(ids)).tolist()
-        reward = order[: max(1, min(len(ids) - 1, int(round(len(ids) * spec.reward_fraction))))]
-    chosen = set(reward)
-    return [ids[i] for i in sorted(chosen)], [ids[i] for i in range(len(ids)) if i not in chosen]
+        strata = [np.arange(n_rows)]
+    mask = np.zeros(n_rows, dtype=bool)
+    for members in strata:
+        members = rng.permutation(members)
+        n = _share(len(members), spec.reward_fraction, rng) if len(members) >= 2 else int(rng.random() < spec.reward_fraction)
+        mask[members[:n]] = True
+    if not mask.any() or mask.all():  # degenerate: fall back to one row on each side
+        mask[:] = False
+        order = rng.permutation(n_rows)
+        mask[order[: max(1, min(n_rows - 1, int(round(n_rows * spec.reward_fraction))))]] = True
+    return mask
+
+
+def _share(n: int, fraction: float, rng: np.random.Generator) -> int:
+    """``round(n * fraction)`` by seeded random rounding, kept within [1, n - 1]."""
+    take = n * fraction
+    return min(max(int(np.floor(take)) + (1 if rng.random() < take - np.floor(take) else 0), 1), n - 1)
 
 
 def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
@@ -232,31 +317,36 @@ def _finalise(task: Task, public: Path, private: Path) -> dict[str, object]:
     answers = read_answers(answers_path, task)
     if list(answers.columns) != spec.submission_columns:
         raise RuntimeError(f"{task.id}: answers.csv columns {list(answers.columns)} != {spec.submission_columns}")
-    ids = answers[spec.id_column].astype(str).tolist()
-    if len(set(ids)) != len(ids):
+    ids = answers[spec.id_column].astype(str)
+    if ids.duplicated().any():
         raise RuntimeError(f"{task.id}: answers.csv has duplicate ids")
     if len(ids) < 2:
         raise RuntimeError(f"{task.id}: need at least 2 test rows to split answers")
     sample_path = public / SAMPLE_SUBMISSION
     if not sample_path.is_file():
         raise RuntimeError(f"{task.id}/prepare.py did not write public/{SAMPLE_SUBMISSION}")
-    sample = pd.read_csv(sample_path, dtype={spec.id_column: str})
+    sample = read_answers(sample_path, task)
     if list(sample.columns) != spec.submission_columns:
         raise RuntimeError(f"{task.id}: sample submission columns {list(sample.columns)} != {spec.submission_columns}")
-    if set(sample[spec.id_column].astype(str)) != set(ids) or len(sample) != len(ids):
+    sample_ids = sample[spec.id_column].astype(str)
+    if not sample_ids.equals(ids) and (len(sample_ids) != len(ids) or set(sample_ids) != set(ids)):
         raise RuntimeError(f"{task.id}: sample submission ids differ from the answer ids")
     check_no_leak(task, public, answers)
 
-    reward_ids, final_ids = split_answer_ids(answers, task)
-    by_id = answers.set_index(spec.id_column, drop=False)
-    by_id.loc[reward_ids].to_csv(private / "answers_reward.csv", index=False)
-    by_id.loc[final_ids].to_csv(private / "answers_final.csv", index=False)
+    reward = reward_rows(answers, task)
+    lines = answers_path.read_bytes().splitlines(keepends=True)
+    if len(lines) != len(answers) + 1:
+        raise RuntimeError(f"{task.id}: private/answers.csv must hold a header line and one line per answer row")
+    for name, rows in (("answers_reward.csv", reward), ("answers_final.csv", ~reward)):
+        with open(private / name, "wb") as f:  # the lines as prepare wrote them, not re-serialised
+            f.write(lines[0])
+            f.writelines(itertools.compress(lines[1:], rows.tolist()))
     return {
         "version": MANIFEST_VERSION,
         "task": task.id,
         "n_test": len(ids),
-        "n_reward": len(reward_ids),
-        "n_final": len(final_ids),
+        "n_reward": int(reward.sum()),
+        "n_final": int((~reward).sum()),
         "public": _checksums(public),
         "private": _checksums(private),
     }
@@ -266,7 +356,7 @@ def check_no_leak(task: Task, public: Path, answers: pd.DataFrame) -> None:
     """Refuse a preparation where an answer reaches ``public/``: no file named like the answers,
     and no public table that holds a test id together with a target column."""
     spec = task.spec
-    test_ids = set(answers[spec.id_column].astype(str))
+    test_ids: set[str] | None = None  # built only when a public table could hold answers
     for path in sorted(public.rglob("*")):
         if not path.is_file():
             continue
@@ -278,6 +368,7 @@ def check_no_leak(task: Task, public: Path, answers: pd.DataFrame) -> None:
         if spec.id_column not in header or not (set(spec.target_columns) & set(header)):
             continue
         frame = pd.read_csv(path, usecols=[spec.id_column], dtype={spec.id_column: str})
+        test_ids = set(answers[spec.id_column].astype(str)) if test_ids is None else test_ids
         leaked = test_ids & set(frame[spec.id_column].astype(str))
         if leaked:
             raise RuntimeError(

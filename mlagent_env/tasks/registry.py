@@ -2,8 +2,10 @@
 
 A task folder holds ``task.yaml`` (the TaskSpec), ``description.md`` (the research problem as
 the agent reads it), ``prepare.py`` (``prepare(raw, public, private)`` and optionally
-``download(raw)``) and ``starter/`` (the files the agent starts from). Adding a task is adding a
-folder; nothing central is edited. A task must give a reward scale (``mlagent_env.tasks.scale``).
+``download(raw)``, ``RAW_LAYOUT``, the archives and renames the unpack step applies, and
+``answer_units(ids)``, the unit that the answer split keeps whole) and ``starter/`` (the files
+the agent starts from). Adding a task is adding a folder; nothing central is edited. A task must
+give a reward scale (``mlagent_env.tasks.scale``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """cifar-10: the CIFAR-10 python batches (50,000 train / 10,000 test images, 32x32 RGB, 10 classes).
 
-Raw layout (the extracted ``cifar-10-python.tar.gz``, as torchvision leaves it)::
+Raw layout (``cifar-10-python.tar.gz``, extracted by the unpack step, or as torchvision leaves it)::
 
     raw/cifar-10-batches-py/data_batch_1 ... data_batch_5, test_batch   pickles: {"data": uint8 (N, 3072),
                                                                         "labels": [int], "filenames": [str],
@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 import shutil
-import tarfile
-import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mlagent_env.errors import DataUnavailable
+from mlagent_env.tasks.acquire import RawLayout
 from mlagent_env.tasks.splitting import random_ids
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -38,18 +37,20 @@ FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_BATCH = "test_batch"
 SEED = 20261126
+RAW_LAYOUT = RawLayout(archives=(TARBALL,))
+"""The tarball unpacks to cifar-10-batches-py/."""
 
 
 def _instructions(raw: Path) -> str:
     return (
-        f"download {URL} (md5 {TARBALL_MD5}) by hand and extract it into {raw}, so that "
-        f"{raw / FOLDER / 'data_batch_1'} exists (`tar -xzf {TARBALL} -C {raw}`); or install torchvision "
-        f"and run `mlagent-env prepare cifar-10` again"
+        f"download {URL} (md5 {TARBALL_MD5}) by hand into {raw} and run `mlagent-env prepare cifar-10` again "
+        f"(the tarball is extracted for you); or install torchvision and prepare again"
     )
 
 
 def download(raw: Path) -> None:
-    """Fetch the CIFAR-10 python tarball (through torchvision if importable, else urllib) and extract it."""
+    """Fetch the CIFAR-10 python tarball (through torchvision if importable, else urllib); the unpack
+    step extracts it."""
     raw.mkdir(parents=True, exist_ok=True)
     try:
         import torchvision  # noqa: PLC0415
@@ -60,15 +61,12 @@ def download(raw: Path) -> None:
             for train in (True, False):
                 torchvision.datasets.CIFAR10(root=str(raw), train=train, download=True)
             return
-        with tempfile.TemporaryDirectory(dir=raw) as tmp:
-            tarball = Path(tmp) / TARBALL
-            with urllib.request.urlopen(URL, timeout=60) as response, open(tarball, "wb") as out:
-                shutil.copyfileobj(response, out)
-            md5 = hashlib.md5(tarball.read_bytes()).hexdigest()
-            if md5 != TARBALL_MD5:
-                raise DataUnavailable(f"{URL} arrived with md5 {md5}, expected {TARBALL_MD5}; " + _instructions(raw))
-            with tarfile.open(tarball, "r:gz") as tar:
-                tar.extractall(raw, filter="data")
+        tarball = raw / TARBALL
+        with urllib.request.urlopen(URL, timeout=60) as response, open(tarball, "wb") as out:
+            shutil.copyfileobj(response, out)
+        md5 = hashlib.md5(tarball.read_bytes()).hexdigest()
+        if md5 != TARBALL_MD5:
+            raise DataUnavailable(f"{URL} arrived with md5 {md5}, expected {TARBALL_MD5}; " + _instructions(raw))
     except DataUnavailable:
         raise
     except Exception as exc:  # no network, a proxy, a broken download

@@ -3,8 +3,9 @@
 Kaggle's own test images have no public targets, so, like MLE-bench, the test set is a seeded 20%
 of the labelled train images: their noisy PNGs go to ``public/test/``, their clean pixels (grey
 level / 255) to ``private/answers.csv`` with one row per pixel, id ``<image>_<row>_<col>``
-(1-based). Every image is renamed to a random number, consistently in ``train/``,
-``train_cleaned/`` and ``test/``.
+(1-based). The reward and held-back halves of the answers are split by page (``answer_units``),
+so that the final score comes from pages the step reward never graded. Every image is renamed to
+a random number, consistently in ``train/``, ``train_cleaned/`` and ``test/``.
 
 Raw layout (after unzipping the competition archive and its inner zips)::
 
@@ -39,15 +40,21 @@ def download(raw: Path) -> None:
     kaggle_competition(COMPETITION, raw, layout=f"the folders train/ and train_cleaned/ of PNG files lie directly in {raw}")
 
 
-def pixel_table(path: Path, name: str) -> pd.DataFrame:
-    """One row per pixel of a greyscale image: ``id`` = ``<name>_<row>_<col>`` (1-based), ``value`` in [0, 1]."""
-    with Image.open(path) as img:
-        pixels = np.asarray(img.convert("L"), dtype=np.float64) / 255.0
-    rows, cols = np.indices(pixels.shape)
-    ids = np.char.add(
-        np.char.add(np.char.add(f"{name}_", (rows.ravel() + 1).astype(str)), "_"), (cols.ravel() + 1).astype(str)
-    )
-    return pd.DataFrame({"id": ids.astype(object), "value": pixels.ravel()})
+LINE_ENDS = np.array([f",{level / 255!r}\n" for level in range(256)], dtype=np.dtypes.StringDType())
+"""The end of an answer line for each grey level: ``,<level / 255>`` as Python writes the float."""
+
+
+def answer_units(ids: pd.Series) -> pd.Series:
+    """The page of each answer row (``<page>_<row>_<col>``): the reward and the held-back answers
+    are split by page, so that the final score comes from pages the step reward never graded."""
+    return ids.str.replace(r"_.*", "", regex=True)
+
+
+def pixel_ids(name: str, height: int, width: int) -> np.ndarray:
+    """``<name>_<row>_<col>`` (1-based) of every pixel of a ``height`` x ``width`` page, row by row."""
+    text = np.dtypes.StringDType()
+    rows = np.strings.add(np.strings.add(f"{name}_", np.arange(1, height + 1).astype(text)), "_")
+    return np.strings.add(rows[:, None], np.arange(1, width + 1).astype(text)[None, :]).ravel()
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -71,10 +78,15 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
         shutil.copyfile(noisy_dir / src, public / "train" / f"{name}.png")
         shutil.copyfile(clean_dir / src, public / "train_cleaned" / f"{name}.png")
 
-    tables = []
-    for src, name in tqdm(zip(test["source"], test["name"]), total=len(test), desc="test images"):
-        shutil.copyfile(noisy_dir / src, public / "test" / f"{name}.png")
-        tables.append(pixel_table(clean_dir / src, name))
-    answers = pd.concat(tables, ignore_index=True)
-    answers.to_csv(private / "answers.csv", index=False)
-    pd.DataFrame({"id": answers["id"], "value": 1.0}).to_csv(public / "sample_submission.csv", index=False)
+    # one CSV line per pixel (millions on the real data): written page by page from vectorised text
+    header = "id,value\n"
+    with open(private / "answers.csv", "w") as answers, open(public / "sample_submission.csv", "w") as sample:
+        answers.write(header)
+        sample.write(header)
+        for src, name in tqdm(zip(test["source"], test["name"]), total=len(test), desc="test images"):
+            shutil.copyfile(noisy_dir / src, public / "test" / f"{name}.png")
+            with Image.open(clean_dir / src) as img:
+                levels = np.asarray(img.convert("L"), dtype=np.uint8)
+            ids = pixel_ids(name, *levels.shape)
+            answers.write("".join(np.strings.add(ids, LINE_ENDS[levels.ravel()]).tolist()))
+            sample.write("".join(np.strings.add(ids, ",1.0\n").tolist()))

@@ -1,7 +1,8 @@
 """ogbn-arxiv (MLAgentBench): 40-way subject classification of arXiv CS papers in their
 citation graph, accuracy on OGB's test papers.
 
-Raw layout, as OGB's download leaves it under the dataset root (header-less gzip CSVs)::
+Raw layout, as OGB's download leaves it under the dataset root (header-less gzip CSVs; a hand-unzipped
+``arxiv.zip`` gives ``arxiv/``, which the unpack step renames to ``ogbn_arxiv/``)::
 
     ogbn_arxiv/raw/edge.csv.gz          E rows "source,target" (the source paper cites the target)
     ogbn_arxiv/raw/node-feat.csv.gz     N rows of 128 floats
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mlagent_env.errors import DataUnavailable
+from mlagent_env.tasks.acquire import RawLayout
 
 DATASET = "ogbn_arxiv"
 ID = "node_id"
@@ -33,10 +35,11 @@ TARGET = "label"
 N_FEATURES = 128
 ID_SEED = 20261201
 INSTRUCTIONS = (
-    "download http://snap.stanford.edu/ogb/data/nodeproppred/arxiv.zip (about 80 MB), unzip it into {raw} and "
-    "rename the extracted folder 'arxiv' to 'ogbn_arxiv', so that {raw}/ogbn_arxiv/raw/edge.csv.gz and "
-    "{raw}/ogbn_arxiv/split/time/train.csv.gz exist (or `pip install ogb` and prepare again, which downloads it)"
+    "download http://snap.stanford.edu/ogb/data/nodeproppred/arxiv.zip (about 80 MB) into {raw} and prepare again "
+    "(it is unzipped for you), or `pip install 'mlagent[data]'` (ogb) and prepare again, which downloads it"
 )
+RAW_LAYOUT = RawLayout(renames={"arxiv": DATASET})
+"""OGB's arxiv.zip unzips to arxiv/; ogb's own download renames it to ogbn_arxiv/, which prepare reads."""
 
 
 def download(raw: Path) -> None:

@@ -5,7 +5,8 @@ of Kaggle's labelled ``train.json``. Every record gets a new random 8-character 
 with a letter, so that no tool reads it as a number). The public files are plain JSON (not 7z):
 ``train.json`` with ``is_iceberg``, ``test.json`` without it.
 
-Raw layout: ``train.json`` (extracted from the competition's ``train.json.7z``), a JSON list of
+Raw layout: ``train.json`` (the unpack step extracts it from the competition's ``train.json.7z``,
+which needs py7zr: the ``data`` extra), a JSON list of
 records ``{"id": str, "band_1": [5625 floats, dB], "band_2": [...], "inc_angle": float or "na",
 "is_iceberg": 0 | 1}``. Kaggle's ``test.json`` is not needed.
 """
@@ -13,15 +14,13 @@ records ``{"id": str, "band_1": [5625 floats, dB], "band_2": [...], "inc_angle":
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mlagent_env.errors import DataUnavailable
-from mlagent_env.tasks.acquire import kaggle_competition
+from mlagent_env.tasks.acquire import RawLayout, kaggle_competition
 from mlagent_env.tasks.splitting import seeded_split
 
 COMPETITION = "statoil-iceberg-classifier-challenge"
@@ -30,36 +29,18 @@ SPLIT_SEED = 20261221
 ID_SEED = 20261222
 TARGET = "is_iceberg"
 
-
-def _extract_7z(archive: Path, dest: Path) -> None:
-    try:
-        import py7zr  # noqa: PLC0415
-
-        with py7zr.SevenZipFile(archive, "r") as z:
-            z.extractall(dest)
-        return
-    except ImportError:
-        pass
-    tool = shutil.which("7z") or shutil.which("7za")
-    if tool is None:
-        raise DataUnavailable(
-            f"{archive} is a 7-Zip archive and neither py7zr nor a 7z program is installed: run "
-            f"`pip install py7zr` (or install p7zip), or extract it by hand, and put train.json in {dest}"
-        )
-    subprocess.run([tool, "x", "-y", f"-o{dest}", str(archive)], check=True, capture_output=True)
+RAW_LAYOUT = RawLayout(archives=("train.json.7z",), renames={"data/processed/train.json": "train.json"})
+"""The competition zip holds train.json.7z (and test.json.7z, sample_submission.csv.7z, not used), which
+unpacks to data/processed/train.json."""
 
 
 def download(raw: Path) -> None:
-    """The Kaggle route, then train.json.7z extracted to ``raw/train.json``."""
+    """The Kaggle route; the unpack step then extracts train.json.7z to ``raw/train.json``."""
     layout = (
         "extract train.json.7z with 7-Zip (`7z x train.json.7z`; it unpacks to data/processed/train.json) "
         f"and move train.json to {raw / 'train.json'}"
     )
     kaggle_competition(COMPETITION, raw, layout=layout)
-    _extract_7z(raw / "train.json.7z", raw)
-    nested = raw / "data" / "processed" / "train.json"
-    if nested.is_file() and not (raw / "train.json").exists():
-        nested.replace(raw / "train.json")
 
 
 def _new_ids(n: int, seed: int) -> list[str]:
