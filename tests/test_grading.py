@@ -316,6 +316,16 @@ def test_labels_outside_the_classes_are_invalid_and_name_the_allowed_ones(labels
     assert grade(spec, pd.DataFrame({"id": list("abcd"), "label": ["3", "4.0", 5, "3"]}), answers) == 1.0
 
 
+def test_a_declared_class_missing_from_the_test_rows_is_a_valid_prediction() -> None:
+    """A rare class may be absent from the test answers (ogbn-arxiv's fixture, TPS Dec 2021's
+    cover type 5): predicting it is a wrong answer, not an invalid submission."""
+    spec = make_spec("accuracy", ["label"]).model_copy(update={"classes": ["3", "4", "5", "6"]})
+    answers = pd.DataFrame({"id": ["a", "b"], "label": [3, 4]})
+    assert grade(spec, pd.DataFrame({"id": ["a", "b"], "label": [3, 6]}), answers) == 0.5
+    with pytest.raises(InvalidSubmission, match="allowed labels are '3', '4', '5', '6'"):
+        grade(spec, pd.DataFrame({"id": ["a", "b"], "label": [3, 7]}), answers)
+
+
 def test_boolean_classes_accept_their_spellings_only() -> None:
     spec = make_spec("accuracy", ["Transported"])
     answers = pd.DataFrame({"id": ["a", "b"], "Transported": ["True", "False"]})

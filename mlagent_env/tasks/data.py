@@ -19,6 +19,8 @@ checksums, and moves everything into place atomically, under the task's lock.
 
 from __future__ import annotations
 
+import io
+
 import fcntl
 import hashlib
 import itertools
@@ -120,13 +122,15 @@ def _checksums(folder: Path) -> dict[str, str]:
     }
 
 
-def read_answers(path: Path, task: Task) -> pd.DataFrame:
+def read_answers(path: Path | io.BytesIO, task: Task) -> pd.DataFrame:
     """A table of the task's submission columns (answers, sample submission) with its ids as text
-    and only empty cells missing."""
+    and only empty cells missing. ``path`` is a file or the file's bytes in a BytesIO."""
     id_column = task.spec.id_column
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     if id_column in frame.columns and not pd.api.types.is_string_dtype(frame[id_column]):
         # ids that read as numbers ("007"): read again as text, slower (pandas converts cell by cell)
+        if isinstance(path, io.BytesIO):
+            path.seek(0)
         frame = pd.read_csv(path, dtype={id_column: str}, keep_default_na=False, na_values=[""])
     return frame
 

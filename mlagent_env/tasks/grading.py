@@ -467,13 +467,15 @@ def grade(
 
 
 def _classes(spec: TaskSpec, truth: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """For label metrics, per target column: canonical label -> the label as the answers write it."""
+    """For label metrics, per target column: canonical label -> the label as the answers write it
+    (the task's declared ``classes``, else the labels of the test answers)."""
     if _metric_for(spec).values != "labels":
         return {}
-    return {
-        column: {canonical_label(v): str(v).strip() for v in pd.unique(truth[column].to_numpy(dtype=object))}
-        for column in spec.target_columns
-    }
+    out = {}
+    for column in spec.target_columns:
+        labels = spec.classes if spec.classes is not None else pd.unique(truth[column].to_numpy(dtype=object))
+        out[column] = {canonical_label(v): str(v).strip() for v in labels}
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,7 +518,7 @@ def load_answers(task: Task, paths: TaskPaths) -> Answers:
             raise AnswersChanged(
                 f"{path} was changed after {task.id} was prepared (its sha256 differs from {paths.manifest}); {redo}"
             )
-        frames.append(read_answers(io.BytesIO(data), task))  # type: ignore[arg-type]
+        frames.append(read_answers(io.BytesIO(data), task))
     every, reward, final = frames
     key = AnswerKey.build(task.spec, every)
     return Answers(key=key, reward=key.split(reward), final=key.split(final))

@@ -95,6 +95,12 @@ class TaskSpec(_Strict):
     metric: MetricSpec
     id_column: str = "id"
     target_columns: list[str] = Field(min_length=1)
+    classes: list[str] | None = Field(
+        None,
+        description="For label metrics: every label a prediction may take (one class set for all target "
+        "columns). Default: the labels that occur in the test answers, which is too narrow when a class "
+        "can be missing from the test rows.",
+    )
     submission_file: str = "submission.csv"
     baseline_score: float | None = Field(
         None, description="Score of the unmodified starter on the held-back rows (mlagent-env baseline); None if unknown."
