@@ -5,6 +5,10 @@
 Both are measured in the same run, interleaved, on the same interpreter and the same trivial
 script; the ratio of medians is printed for each local isolation mode (target: <= 1.2 for the
 default), and a box plot of the timings is saved as PNG.
+
+A separate measurement (:func:`measure_many_files`) times a List Files step with 200,000 files
+in the workspace against the same step in the starter workspace, in the same run, and the
+workspace listing that every step's prompt makes (target: <= 0.1 s), and the snapshot's size.
 """
 
 from __future__ import annotations
@@ -74,7 +78,47 @@ def main() -> int:
               + ("  (target <= 1.2)" if mode == "process" else ""))
     _plot(baseline, results, out / "step_overhead.png")
     print(f"plot: {out / 'step_overhead.png'}")
+    measure_many_files(runs=max(args.runs // 4, 5))
     return 0
+
+
+def measure_many_files(runs: int, n_files: int = 200_000) -> None:
+    """List Files with ``n_files`` files in one workspace folder vs the starter workspace (same
+    run, interleaved), the prompt's workspace listing alone, and the snapshot's JSON size."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        prepare_task(get_task("digits"), data_dir)
+        envs = {}
+        for label in ("starter", f"{n_files} files"):
+            env = gym.make("mlagent/digits", sandbox="local", data_dir=data_dir, max_steps=10**6)
+            env.reset(seed=0)
+            envs[label] = env
+        crowded = envs[f"{n_files} files"].unwrapped
+        many = crowded._sandbox.workspace / "many"  # written by the host: the fastest way to get there
+        many.mkdir()
+        for i in range(n_files):
+            (many / f"f{i:06d}.txt").touch()
+        action = A.ListFiles().to_reply()
+        steps: dict[str, list[float]] = {label: [] for label in envs}
+        listing: list[float] = []
+        for _ in range(runs):
+            for label, env in envs.items():
+                t0 = time.perf_counter()
+                env.step(action)
+                steps[label].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            entries = crowded._workspace_listing()
+            listing.append(time.perf_counter() - t0)
+        snapshot_mb = len(crowded.snapshot().model_dump_json()) / 1e6
+        for env in envs.values():
+            env.close()
+    base = statistics.median(steps["starter"])
+    med = statistics.median(steps[f"{n_files} files"])
+    print(f"env.step List Files, starter workspace: median {base * 1000:.1f} ms over {runs} runs")
+    print(f"env.step List Files, {n_files} files: median {med * 1000:.1f} ms, ratio {med / base:.2f}")
+    print(f"workspace listing per step, {n_files} files: median {statistics.median(listing) * 1000:.1f} ms "
+          f"({len(entries)} entries, truncated={entries.truncated}; target <= 100 ms)")
+    print(f"snapshot with {n_files} files: {snapshot_mb:.1f} MB of JSON")
 
 
 def _has_bwrap() -> bool:

@@ -166,7 +166,7 @@ def test_path_over_255_bytes_is_an_error_in_every_action(env: gym.Env) -> None:
     still_works(env)
 
 
-def test_non_utf8_file_name_serialises(isolation: str, data_dir: Path, tmp_path: Path) -> None:
+def test_non_utf8_name_and_surrogates_serialise_in_records(isolation: str, data_dir: Path, tmp_path: Path) -> None:
     env = RecordEpisode(_make_env(isolation, data_dir), tmp_path / "traj.jsonl")
     try:
         env.reset(seed=0)
@@ -174,12 +174,15 @@ def test_non_utf8_file_name_serialises(isolation: str, data_dir: Path, tmp_path:
         step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
         state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
         env.reset(options={"state": state})
-        obs, _ = step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "\ud800"}', NON_EDIT)
+        step(env, "\udcff not an action", FORMAT)
         still_works(env)
     finally:
         env.close()
     records = read_records(tmp_path / "traj.jsonl")
-    assert len(records) >= 4 and all(r.state is not None for r in records)
+    assert len(records) >= 6 and all(r.state is not None for r in records)
+    assert records[-4].reply == "\ufffd not an action"
 
 
 def test_absolute_symlink_and_fifo_survive_restore(env: gym.Env) -> None:
