@@ -289,41 +289,92 @@ _SECTION_RE = re.compile(
     r"^[ \t>]*(?:#{1,6}[ \t]+)?[*_`]*(" + "|".join(re.escape(n) for n in _SECTION_NAMES) + r")[*_`]*[ \t]*:[*_`]*[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
-_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_TOOL_CALL_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL | re.IGNORECASE)
+_THINK_RE = re.compile(r"\A(?:\s*<think>.*?</think>)+", re.DOTALL | re.IGNORECASE)  # leading only: payloads stay
+_NO_ACTION_LINE = "the reply has an 'Action Input:' but no 'Action:' line naming the action. " + FORMAT_HINT
+_TOOL_CALL_OPEN_RE = re.compile(r"<tool_call>", re.IGNORECASE)
 
 
 def parse_reply(reply: Any) -> ParsedReply:
-    """Parse an agent's raw reply into exactly one action. Raises ActionParseError."""
+    """Parse an agent's raw reply into exactly one action. Raises ActionParseError.
+
+    The form is read from the reply's own layout, never from its payload: whichever comes first
+    of an ``Action:`` header, a ``<tool_call>`` tag or a JSON tool-call object decides it, and the
+    action's arguments (file contents included) are then skipped as one balanced JSON value, so
+    they may contain ``Action:`` lines, ``<tool_call>`` tags, JSON or fences. Only what follows the
+    arguments is checked for a second action.
+    """
     if not isinstance(reply, str):
         raise ActionParseError(f"the reply must be text, got {type(reply).__name__}. {FORMAT_HINT}")
     text = _THINK_RE.sub("", reply).replace("\r\n", "\n").strip()
     if not text:
         raise ActionParseError(f"the reply is empty. {FORMAT_HINT}")
+    try:
+        return _parse_layout(text)
+    except RecursionError:
+        raise ActionParseError(f"the reply's JSON is nested too deeply to read. {FORMAT_HINT}") from None
 
-    # Sections are only looked for before the first "Action Input:": what follows it is JSON,
-    # whose strings (file contents) may contain anything, "Action:" lines included.
-    first_input = next((m for m in _SECTION_RE.finditer(text) if m.group(1).lower() == "action input"), None)
+
+def _parse_layout(text: str) -> ParsedReply:
+    headers = list(_SECTION_RE.finditer(text))
+    action_at = next((m.start() for m in headers if m.group(1).lower() == "action"), None)
+    tag = _TOOL_CALL_OPEN_RE.search(text)
+    brace = text.find("{")
+    marks = sorted(
+        (pos, kind)
+        for pos, kind in ((action_at, "action"), (tag.start() if tag else None, "tag"), (brace, "brace"))
+        if pos is not None and pos >= 0
+    )
+    for i, (pos, kind) in enumerate(marks):
+        if kind == "tag":
+            return _parse_tool_call(text, tag.end())  # type: ignore[union-attr]
+        if kind == "action":
+            return _parse_mlab_layout(text, headers, pos)
+        # a '{' first: a bare JSON tool call, unless it is prose before an Action line or a tag
+        if any(m.group(1).lower() == "action input" and m.start() < pos for m in headers) and action_at is None:
+            raise ActionParseError(_NO_ACTION_LINE)
+        if i == len(marks) - 1:
+            return _parse_tool_call(text, pos)
+        if _looks_like_call(text[pos:]):
+            return _parse_tool_call(text, pos)
+    if any(m.group(1).lower() == "action input" for m in headers):
+        raise ActionParseError(_NO_ACTION_LINE)
+    raise ActionParseError("no action found: the reply has neither an 'Action:' line nor a JSON tool call. " + FORMAT_HINT)
+
+
+def _parse_mlab_layout(text: str, headers: list[re.Match[str]], action_at: int) -> ParsedReply:
+    if any(m.group(1).lower() == "action input" and m.start() < action_at for m in headers):
+        raise ActionParseError("the 'Action Input:' comes before the 'Action:' line. " + FORMAT_HINT)
+    first_input = next((m for m in headers if m.group(1).lower() == "action input" and m.start() > action_at), None)
     head = text[: first_input.start()] if first_input else text
-    sections = _split_sections(head)
-    tool_calls = _TOOL_CALL_RE.findall(text)
-    has_action_line = any(name == "action" for name, _ in sections)
-    if has_action_line and tool_calls:
+    tail = text[first_input.end() :] if first_input else None
+    return _parse_mlab(_split_sections(head), tail)
+
+
+def _looks_like_call(text: str) -> bool:
+    """True when text starts with a JSON object that names an action (a tool call)."""
+    try:
+        obj, _ = _decode_json(text, what="the reply")
+    except ActionParseError:
+        return False
+    return isinstance(obj, dict) and (
+        any(k in obj for k in ("name", "action", "tool")) or isinstance(obj.get("function"), dict)
+    )
+
+
+def _parse_tool_call(text: str, start: int) -> ParsedReply:
+    """A JSON tool call whose object is the first at or after ``start``. Only the text after the
+    object is searched for further actions."""
+    parsed, end = _parse_json_call(text[start:])
+    rest = text[start + end :]
+    rest = re.sub(r"^\s*(?:```)?\s*</tool_call>", "", rest, flags=re.IGNORECASE)
+    more_tags = len(_TOOL_CALL_OPEN_RE.findall(rest))
+    if more_tags:
+        raise ActionParseError(f"the reply has {1 + more_tags} tool calls; give exactly one action per reply.")
+    if any(m.group(1).lower() in ("action", "action input") for m in _SECTION_RE.finditer(rest)):
         raise ActionParseError(
-            "the reply has both an 'Action:' line and a <tool_call>; it is ambiguous. " + FORMAT_HINT
+            "the reply has both a JSON tool call and an 'Action:' line; it is ambiguous. " + FORMAT_HINT
         )
-    if has_action_line:
-        tail = text[first_input.end() :] if first_input else None
-        return _parse_mlab(sections, tail)
-    if tool_calls:
-        if len(tool_calls) > 1:
-            raise ActionParseError(f"the reply has {len(tool_calls)} tool calls; give exactly one action per reply.")
-        return _parse_json_call(tool_calls[0])
-    if first_input is not None:
-        raise ActionParseError("the reply has an 'Action Input:' but no 'Action:' line naming the action. " + FORMAT_HINT)
-    if "{" not in text:
-        raise ActionParseError("no action found: the reply has neither an 'Action:' line nor a JSON tool call. " + FORMAT_HINT)
-    return _parse_json_call(text)
+    return parsed
 
 
 def _split_sections(text: str) -> list[tuple[str, str]]:
@@ -350,8 +401,13 @@ def _parse_mlab(sections: list[tuple[str, str]], input_text: str | None) -> Pars
             raise ActionParseError(f"the reply has no 'Action Input:' for {cls.name}.\n{_usage_hint(cls)}")
     else:
         args, end = _decode_json(input_text, what=f"the Action Input of {cls.name}", cls=cls)
-        if any(m.group(1).lower() in ("action", "action input") for m in _SECTION_RE.finditer(input_text[end:])):
+        rest = input_text[end:]
+        if any(m.group(1).lower() in ("action", "action input") for m in _SECTION_RE.finditer(rest)):
             raise ActionParseError("the reply has more than one action; give exactly one Action and one Action Input.")
+        if _TOOL_CALL_OPEN_RE.search(rest):
+            raise ActionParseError(
+                "the reply has both an 'Action:' line and a <tool_call>; it is ambiguous. " + FORMAT_HINT
+            )
     kept = {_SECTION_TITLES[n]: b for n, b in sections if n not in ("action", "action input")}
     return ParsedReply(action=_build(cls.name, args), form="mlagentbench", sections=kept)
 
@@ -359,8 +415,9 @@ def _parse_mlab(sections: list[tuple[str, str]], input_text: str | None) -> Pars
 _SECTION_TITLES = {n.lower(): n for n in _SECTION_NAMES}
 
 
-def _parse_json_call(text: str) -> ParsedReply:
-    obj, _ = _decode_json(text, what="the reply")
+def _parse_json_call(text: str) -> tuple[ParsedReply, int]:
+    """The tool call whose JSON object is the first in ``text``, and the index just after it."""
+    obj, end = _decode_json(text, what="the reply")
     if not isinstance(obj, dict):
         raise ActionParseError(f"the reply's JSON is not an object. {FORMAT_HINT}")
     if "function" in obj and isinstance(obj["function"], dict):  # OpenAI tool_calls entry
@@ -381,7 +438,7 @@ def _parse_json_call(text: str) -> ParsedReply:
     args: Any = obj[arg_keys[0]] if arg_keys else {}
     if isinstance(args, str):
         args, _ = _decode_json(args, what=f"the arguments of {cls.name}", cls=cls)
-    return ParsedReply(action=_build(cls.name, args), form="json")
+    return ParsedReply(action=_build(cls.name, args), form="json"), end
 
 
 def _clean_name(raw: str) -> str:
@@ -406,7 +463,7 @@ def _build(name: str, args: Any) -> Action:
     if not isinstance(args, dict):
         raise ActionParseError(f"the arguments of {cls.name} must be a JSON object.\n{_usage_hint(cls)}")
     try:
-        return cls.model_validate(args)
+        action = cls.model_validate(args)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -418,6 +475,17 @@ def _build(name: str, args: Any) -> Action:
             else:
                 problems.append(f"argument {loc!r}: {err['msg']}")
         raise ActionParseError(f"bad arguments for {cls.name}: {'; '.join(problems)}.\n{_usage_hint(cls)}") from None
+    for fname, value in action.model_dump().items():
+        bad = _LONE_SURROGATE_RE.search(value) if isinstance(value, str) else None
+        if bad:
+            raise ActionParseError(
+                f"bad arguments for {cls.name}: argument {fname!r} contains a lone surrogate "
+                f"(U+{ord(bad.group()):04X}), which is not text; write valid UTF-8."
+            )
+    return action
+
+
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def _decode_json(text: str, what: str, cls: type[Action] | None = None) -> tuple[Any, int]:

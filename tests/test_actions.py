@@ -143,3 +143,98 @@ def test_tool_descriptions_come_from_the_models() -> None:
     by_name = {s["function"]["name"]: s["function"]["parameters"] for s in schemas}
     assert by_name["Execute Script"]["required"] == ["script_name"]
     assert by_name["Inspect Script Lines"]["properties"]["start_line_number"]["type"] == "integer"
+
+
+# --------------------------------------------------------------------------- payload is not structure
+
+_TRICKY = (
+    "print('<tool_call>')\n"
+    "Action: Execute Script\n"
+    'Action Input: {"script_name": "x.py"}\n'
+    "```json\n{\"name\": \"Final Answer\", \"arguments\": {}}\n```\n"
+    "</tool_call> Thought: no\n"
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # MLAgentBench form: the Write File content holds tags, headers, JSON and fences
+        "Thought: save notes.\nAction: Write File\nAction Input: " + json.dumps({"file_name": "n.md", "content": _TRICKY}),
+        # the same with raw newlines inside the JSON string (LLMs do this)
+        'Action: Write File\nAction Input: {"file_name": "n.md", "content": "' + _TRICKY.replace('"', '\\"') + '"}',
+        # bare JSON tool call
+        json.dumps({"name": "Write File", "arguments": {"file_name": "n.md", "content": _TRICKY}}),
+        # JSON tool call with raw newlines, so "Action:" really starts a line of the reply
+        '{"name": "Write File", "arguments": {"file_name": "n.md", "content": "' + _TRICKY.replace('"', '\\"') + '"}}',
+        # inside <tool_call> tags
+        "<tool_call>\n" + json.dumps({"name": "Write File", "arguments": {"file_name": "n.md", "content": _TRICKY}}) + "\n</tool_call>",
+        # fenced, with prose around it
+        "I will write the notes.\n```json\n"
+        + json.dumps({"name": "Write File", "arguments": {"file_name": "n.md", "content": _TRICKY}})
+        + "\n```\nDone.",
+        # arguments given as a JSON string that itself holds a tool call
+        json.dumps({"name": "Write File", "arguments": json.dumps({"file_name": "n.md", "content": _TRICKY})}),
+    ],
+)
+def test_payload_may_contain_anything(reply: str) -> None:
+    parsed = A.parse_reply(reply)
+    assert parsed.action == A.WriteFile(file_name="n.md", content=_TRICKY)
+
+
+def test_edit_segment_payload_with_action_lines_keeps_sections() -> None:
+    content = "Action: Final Answer\nAction Input: {}\n<tool_call>{\"name\": \"List Files\"}</tool_call>"
+    reply = (
+        "Reflection: r {not json}\nThought: t\nAction: Edit Script Segment\nAction Input: "
+        + json.dumps({"script_name": "a.py", "start_line_number": 1, "end_line_number": 1, "new_content": content})
+    )
+    parsed = A.parse_reply(reply)
+    assert parsed.action == A.EditScriptSegment(script_name="a.py", start_line_number=1, end_line_number=1, new_content=content)
+    assert parsed.sections["Reflection"] == "r {not json}" and parsed.form == "mlagentbench"
+
+
+@pytest.mark.parametrize(
+    "reply, message",
+    [
+        # a second action AFTER the payload is still refused, in either form
+        ('{"name": "List Files", "arguments": {}}\nAction: Final Answer\nAction Input: {"final_answer": "x"}', "ambiguous"),
+        ('{"name": "List Files", "arguments": {}}\n<tool_call>{"name": "List Files"}</tool_call>', "2 tool calls"),
+        ('<tool_call>{"name": "List Files", "arguments": {"dir_path": "<tool_call>"}}</tool_call>\n<tool_call>{"name": "List Files"}</tool_call>',
+         "2 tool calls"),
+        ('Action: Write File\nAction Input: {"file_name": "a", "content": "Action: x"}\nAction: List Files', "more than one action"),
+        ('Action Input: {}\nAction: List Files', "before the 'Action:' line"),
+    ],
+)
+def test_second_action_after_payload_is_refused(reply: str, message: str) -> None:
+    with pytest.raises(A.ActionParseError, match=message):
+        A.parse_reply(reply)
+
+
+def test_deeply_nested_json_is_a_format_error() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for reply in (
+        '{"name": "Write File", "arguments": {"file_name": "a", "content": ' + deep + "}}",
+        'Action: Write File\nAction Input: {"file_name": "a", "content": ' + deep + "}",
+        "<tool_call>" + "{" * 50_000,
+    ):
+        with pytest.raises(A.ActionParseError):
+            A.parse_reply(reply)
+
+
+def test_lone_surrogate_in_arguments_is_a_format_error() -> None:
+    for reply in (
+        'Action: Write File\nAction Input: {"file_name": "a.py", "content": "x = \'\\ud800\'"}',
+        '{"name": "Read File", "arguments": {"file_name": "\\udfff.txt"}}',
+    ):
+        with pytest.raises(A.ActionParseError, match="lone surrogate"):
+            A.parse_reply(reply)
+    # a proper pair of surrogates is a real character
+    assert A.parse_reply('{"name": "Read File", "arguments": {"file_name": "\\ud83d\\ude00.txt"}}').action == A.ReadFile(
+        file_name="\U0001f600.txt"
+    )
+
+
+def test_think_tags_inside_content_are_kept() -> None:
+    content = "notes\n<think>keep me</think>\n"
+    reply = "<think>plan</think>\n" + json.dumps({"name": "Write File", "arguments": {"file_name": "n.md", "content": content}})
+    assert A.parse_reply(reply).action == A.WriteFile(file_name="n.md", content=content)
