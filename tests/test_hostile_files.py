@@ -139,13 +139,12 @@ def test_deeply_nested_json_reply_is_a_format_error(env: gym.Env, form: str) -> 
     still_works(env)
 
 
-def test_lone_surrogate_in_write_file_is_written_as_replacement(env: gym.Env) -> None:
+def test_lone_surrogate_in_write_file_is_a_format_error(env: gym.Env) -> None:
     raw = 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "x = \'\ud800\'"}'
-    escaped = 'Action: Write File\nAction Input: {"file_name": "\\udcff.py", "content": "y = \'\\udfff\'"}'
-    step(env, raw, NON_EDIT)
-    step(env, escaped, NON_EDIT)
-    step(env, A.ReadFile(file_name="s.py"), NON_EDIT, "x = '\ufffd'")
-    step(env, A.ReadFile(file_name="\ufffd.py"), NON_EDIT, "y = '\ufffd'")
+    escaped = 'Action: Write File\nAction Input: {"file_name": "\\udcff.py", "content": "y = 1"}'
+    step(env, raw, FORMAT, "lone surrogate")
+    step(env, escaped, FORMAT, "lone surrogate")
+    step(env, A.WriteFile(file_name="s.py", content="x = '\udfff'"), FORMAT, "lone surrogate")
     still_works(env)
 
 
@@ -177,7 +176,7 @@ def test_non_utf8_name_and_surrogates_serialise_in_records(isolation: str, data_
         state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
         env.reset(options={"state": state})
         step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
-        step(env, 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "\ud800"}', NON_EDIT)
+        step(env, 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "\ud800"}', FORMAT, "lone surrogate")
         step(env, "\udcff not an action", FORMAT)
         still_works(env)
     finally:
