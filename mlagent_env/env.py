@@ -71,22 +71,19 @@ class EnvState(BaseModel):
 
 
 def _parse(action: object) -> tuple[A.Action | None, str | None]:
-    """The action of a reply (or the Action given), with its text arguments made encodable, or
-    None and what was wrong: every failure of the parser, deep nesting and bad text included."""
+    """The action of a reply (or the Action given), or None and what was wrong: every failure of
+    the parser, and an Action whose text arguments hold lone surrogates (as the parser rules)."""
     if isinstance(action, A.Action):
-        parsed = action
-    else:
-        try:
-            parsed = A.parse_reply(action).action
-        except A.ActionParseError as exc:
-            return None, str(exc)
-        except (RecursionError, UnicodeError, MemoryError) as exc:
-            return None, f"the reply could not be decoded ({type(exc).__name__}); {A.FORMAT_HINT}"
-    arguments = parsed.arguments()
-    clean = scrub_surrogates(arguments)
-    if clean != arguments:  # lone surrogates (e.g. "\\ud800" in JSON) cannot be written or saved
-        parsed = type(parsed).model_validate(clean)
-    return parsed, None
+        arguments = action.arguments()
+        if scrub_surrogates(arguments) != arguments:
+            return None, f"bad arguments for {action.name}: an argument contains a lone surrogate, which is not text"
+        return action, None
+    try:
+        return A.parse_reply(action).action, None
+    except A.ActionParseError as exc:
+        return None, str(exc)
+    except (RecursionError, UnicodeError, MemoryError) as exc:  # whatever the parser lets through
+        return None, f"the reply could not be decoded ({type(exc).__name__}); {A.FORMAT_HINT}"
 
 
 class MLAgentEnv(gym.Env[str, str]):

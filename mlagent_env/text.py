@@ -1,10 +1,11 @@
 """Agent text made safe to keep: what enters the history, snapshots and trajectory records.
 
-Two functions, each applied once where text enters the env: :func:`sanitize_text` fits an
-observation (or a raw reply) to the ``Text`` spaces (no ANSI escapes, NUL, control characters,
-lone surrogates or the surrogate-escaped bytes of a non-UTF-8 file name; a length cap), and
-:func:`scrub_surrogates` makes an action's arguments encodable as UTF-8 while keeping every other
-character (a file's content is written as given).
+:func:`sanitize_text` is applied once where text enters the env: it fits an observation (or a
+raw reply) to the ``Text`` spaces (no ANSI escapes, NUL, control characters, lone surrogates or
+the surrogate-escaped bytes of a non-UTF-8 file name; a length cap). :func:`scrub_surrogates`
+replaces lone surrogates only, keeping every other character: for the raw replies that
+trajectory records keep, and to tell an Action whose arguments hold one (a format error, as the
+parser rules).
 """
 
 from __future__ import annotations
