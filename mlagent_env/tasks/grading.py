@@ -25,7 +25,7 @@ import pandas as pd
 
 from mlagent_env.errors import AnswersChanged, InvalidSubmission
 from mlagent_env.tasks.metrics import Metric, get_metric
-from mlagent_env.tasks.data import TaskPaths, read_answers
+from mlagent_env.tasks.data import TaskPaths
 from mlagent_env.tasks.registry import Task
 from mlagent_env.tasks.spec import TaskSpec
 
@@ -408,7 +408,8 @@ def load_answers(task: Task, paths: TaskPaths) -> Answers:
             raise AnswersChanged(
                 f"{path} was changed after {task.id} was prepared (its sha256 differs from {paths.manifest}); {redo}"
             )
-        frames.append(read_answers(io.BytesIO(data), task))  # type: ignore[arg-type]
+        # parsed from the bytes that were checked (ids as text, only empty cells missing)
+        frames.append(pd.read_csv(io.BytesIO(data), dtype={task.spec.id_column: str}, keep_default_na=False, na_values=[""]))
     every, reward, final = frames
     return Answers(every, reward, final, task.spec.id_column)
 
