@@ -6,11 +6,15 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import gymnasium as gym
 
 from mlagent_env.errors import MLAgentError
+
+if TYPE_CHECKING:
+    from mlagent_env.tasks.registry import Task
+    from mlagent_env.tasks.scale import RewardScale
 
 
 def _make_env(args: argparse.Namespace, task_id: str, **extra: Any) -> gym.Env[str, str]:
@@ -48,7 +52,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _task_scale(task: Any, data_dir: str | None) -> Any:
+def _task_scale(task: Task, data_dir: str | None) -> RewardScale:
     """The task's reward scale, refined by the starter measured on its prepared data when cached."""
     from mlagent_env.tasks import baseline_cache  # noqa: PLC0415
     from mlagent_env.tasks.data import is_prepared, task_paths  # noqa: PLC0415
