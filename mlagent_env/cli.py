@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import gymnasium as gym
 
 from mlagent_env.errors import MLAgentError
+
+if TYPE_CHECKING:
+    from mlagent_env.tasks.registry import Task
+    from mlagent_env.tasks.scale import RewardScale
 
 
 def _make_env(task_id: str, sandbox: str, data_dir: str | None, **extra: Any) -> gym.Env[str, str]:
@@ -46,7 +50,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _task_scale(task: Any, data_dir: str | None) -> Any:
+def _task_scale(task: Task, data_dir: str | None) -> RewardScale:
     """The task's reward scale, refined by the starter measured on its prepared data when cached."""
     from mlagent_env.tasks import baseline_cache  # noqa: PLC0415
     from mlagent_env.tasks.data import is_prepared, task_paths  # noqa: PLC0415
