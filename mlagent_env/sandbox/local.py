@@ -232,7 +232,7 @@ class LocalSandbox(SandboxLifecycle):
                 if code is None and not timed_out:
                     err.feed(b"\n[mlagent] the command killed the sandbox's launcher; exit status unknown")
                     code = -1
-        disk_full = code != 0 and not timed_out and (self._quota.full() or code == -signal.SIGXFSZ)
+        disk_full = not timed_out and self._quota.hit_by(code, err.text()[0])
         return finish_exec(
             code,
             out,

@@ -89,7 +89,7 @@ def container_run_kwargs(
     config: ContainerConfig, *, workspace: Path, data_dir: Path, labels: dict[str, str]
 ) -> dict[str, Any]:
     """The ``client.containers.run`` arguments for ``config`` (pure; tested without an engine)."""
-    from docker.types import Mount  # noqa: PLC0415
+    from docker.types import Mount, Ulimit  # noqa: PLC0415
 
     small_mb = max(64, config.memory_mb // 4)  # tmpfs pages count against the memory limit
     kwargs: dict[str, Any] = dict(
@@ -112,6 +112,7 @@ def container_run_kwargs(
         mem_limit=f"{config.memory_mb}m",
         memswap_limit=f"{config.memory_mb}m",
         pids_limit=config.pids_limit,
+        ulimits=[Ulimit(name="fsize", soft=config.disk_mb << 20, hard=config.disk_mb << 20)],  # quota fallback
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
     )
