@@ -192,7 +192,7 @@ class LocalSandbox(SandboxLifecycle):
 
     @property
     def answers_readable(self) -> bool:
-        """True when agent code in this sandbox can read the task's private answers"""
+        """True when agent code in this sandbox can read the task's private answers."""
         return self.isolation != "bwrap"
 
     @property

@@ -95,7 +95,7 @@ class DockerSandbox(SandboxLifecycle):
 
     @property
     def answers_readable(self) -> bool:
-        """True when agent code in this sandbox can read the task's private answers"""
+        """True when agent code in this sandbox can read the task's private answers."""
         return False
 
     @property
