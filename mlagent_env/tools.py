@@ -23,6 +23,8 @@ from mlagent_env.tasks.spec import TaskSpec
 
 READ_LIMIT = 10_000
 """Characters of a file that Read File shows (head + tail)."""
+LIST_FILES_MAX = 10_000
+"""Entries that List Files shows at most (it says when there are more)."""
 INSPECT_MAX_LINES = 100
 DIFF_LIMIT = 5_000
 UNDERSTAND_BLOCK = 10_000
@@ -80,7 +82,7 @@ class ToolExecutor:
 
     # ------------------------------------------------------------------ file actions
     def _ListFiles(self, a: A.ListFiles) -> ToolOutcome:
-        entries = self.sandbox.list_dir(a.dir_path)
+        entries = self.sandbox.list_dir(a.dir_path, max_entries=LIST_FILES_MAX)
         prefix = "" if a.dir_path.strip() in ("", ".", "./") else a.dir_path.strip().rstrip("/") + "/"
         lines = [e.path[len(prefix) :] + ("/" if e.is_dir else "") for e in entries]
         if entries.truncated:

@@ -16,6 +16,7 @@ import gymnasium as gym
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlagent_env.env import EnvState, MLAgentEnv
+from mlagent_env.text import scrub_surrogates
 
 
 class StepRecord(BaseModel):
@@ -102,7 +103,7 @@ class RecordEpisode(gym.Wrapper[str, str, str, str]):
             step=info["step"],
             prompt=self._prompt,
             messages=self._messages,
-            reply=action if isinstance(action, str) else action.to_reply(),
+            reply=scrub_surrogates(action if isinstance(action, str) else action.to_reply()),
             action=info["action"],
             valid=info["valid"],
             observation=obs,

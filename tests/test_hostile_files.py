@@ -6,8 +6,11 @@ step works. One env per isolation serves the whole module (each test starts with
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,6 +19,9 @@ import pytest
 
 from mlagent_env import actions as A
 from mlagent_env.env import EnvState
+from mlagent_env.errors import PathEscapeError
+from mlagent_env.sandbox.archive import UnsafeArchive
+from mlagent_env.sandbox.docker.container import WORKSPACE_DIR
 from mlagent_env.trajectory import RecordEpisode, read_records
 
 FORMAT, ERROR, NON_EDIT = "format_error", "error", "non_edit"
@@ -108,24 +114,20 @@ def test_sparse_submission_is_capped(env: gym.Env, size_gb: int) -> None:
     still_works(env)
 
 
-def test_nested_folders_list_snapshot_and_close(isolation: str, data_dir: Path) -> None:
-    env = _make_env(isolation, data_dir)
-    roots = []
-    try:
-        env.reset(seed=0)
-        roots.append(env.unwrapped._sandbox.workspace)
-        run_script(env, "import os\nfor _ in range(1100):\n    os.mkdir('n')\n    os.chdir('n')\nopen('deep.txt', 'w').write('x')\n")
-        _, info = step(env, A.ListFiles(dir_path="n/n"), NON_EDIT, "n/")
-        assert "n/n/n/n/" in info["prompt"] and "+ more" in info["prompt"]  # the depth cap, said
-        state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
-        env.reset(options={"state": state})
-        roots.append(env.unwrapped._sandbox.workspace)
-        step(env, A.ReadFile(file_name="/".join(["n"] * 1100) + "/deep.txt"), NON_EDIT, "x")
-        still_works(env)
-    finally:
-        env.close()
-    for ws in roots:
-        assert not ws.exists(), f"close() left {ws}"
+def test_nested_folders_list_snapshot_and_close(env: gym.Env) -> None:
+    first = env.unwrapped._sandbox.workspace
+    run_script(env, "import os\nfor _ in range(1100):\n    os.mkdir('n')\n    os.chdir('n')\nopen('deep.txt', 'w').write('x')\n")
+    _, info = step(env, A.ListFiles(dir_path="n/n"), NON_EDIT, "n/")
+    assert "n/n/n/n/" in info["prompt"] and "+ more" in info["prompt"]  # the depth cap, said
+    state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
+    env.reset(options={"state": state})  # closes the first sandbox
+    assert not first.exists(), f"close() left {first}"
+    second = env.unwrapped._sandbox.workspace
+    step(env, A.ReadFile(file_name="/".join(["n"] * 1100) + "/deep.txt"), NON_EDIT, "x")
+    still_works(env)
+    env.unwrapped.close()
+    assert not second.exists(), f"close() left {second}"
+    env.reset(seed=0)
 
 
 @pytest.mark.parametrize("form", ["mlagentbench", "tool-call"])
@@ -166,7 +168,7 @@ def test_path_over_255_bytes_is_an_error_in_every_action(env: gym.Env) -> None:
     still_works(env)
 
 
-def test_non_utf8_file_name_serialises(isolation: str, data_dir: Path, tmp_path: Path) -> None:
+def test_non_utf8_name_and_surrogates_serialise_in_records(isolation: str, data_dir: Path, tmp_path: Path) -> None:
     env = RecordEpisode(_make_env(isolation, data_dir), tmp_path / "traj.jsonl")
     try:
         env.reset(seed=0)
@@ -174,12 +176,15 @@ def test_non_utf8_file_name_serialises(isolation: str, data_dir: Path, tmp_path:
         step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
         state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
         env.reset(options={"state": state})
-        obs, _ = step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "\ud800"}', NON_EDIT)
+        step(env, "\udcff not an action", FORMAT)
         still_works(env)
     finally:
         env.close()
     records = read_records(tmp_path / "traj.jsonl")
-    assert len(records) >= 4 and all(r.state is not None for r in records)
+    assert len(records) >= 6 and all(r.state is not None for r in records)
+    assert records[-4].reply == "\ufffd not an action"
 
 
 def test_absolute_symlink_and_fifo_survive_restore(env: gym.Env) -> None:
@@ -195,9 +200,52 @@ def test_absolute_symlink_and_fifo_survive_restore(env: gym.Env) -> None:
     still_works(env)
 
 
-def test_many_files_listing_is_capped(env: gym.Env) -> None:
-    run_script(env, "import os\nos.mkdir('many')\nfor i in range(10_050):\n    open(f'many/f{i:05d}', 'w').close()\n")
-    obs, info = step(env, A.ListFiles(dir_path="many"), NON_EDIT, "only the first 10000 entries")
-    assert "f00000" in obs
-    assert "... and" in info["prompt"]
+def test_many_files_listing_is_capped(env: gym.Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mlagent_env.tools.LIST_FILES_MAX", 500)  # the cap is 10,000: fewer files, same code
+    run_script(env, "import os\nos.mkdir('many')\nfor i in range(1_050):\n    open(f'many/f{i:05d}', 'w').close()\n")
+    obs, info = step(env, A.ListFiles(dir_path="many"), NON_EDIT, "only the first 500 entries")
+    assert len(obs.splitlines()) == 501
+    assert "+ more" in info["prompt"]  # the prompt's listing stops at 1,000 entries and says so
+    still_works(env)
+
+
+def _archive(*members: tuple[str, str, str]) -> bytes:
+    """A tar of (name, "file" | "sym" | "hard", content or link target) members."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, kind, arg in members:
+            info = tarfile.TarInfo(name)
+            if kind == "sym":
+                info.type, info.linkname = tarfile.SYMTYPE, arg
+                tar.addfile(info)
+            elif kind == "hard":
+                info.type, info.linkname = tarfile.LNKTYPE, arg
+                tar.addfile(info)
+            else:
+                info.size = len(arg)
+                tar.addfile(info, io.BytesIO(arg.encode()))
+    return buf.getvalue()
+
+
+def test_restore_refuses_archives_that_leave_the_workspace(env: gym.Env, isolation: str, tmp_path: Path) -> None:
+    sb = env.unwrapped._sandbox
+    target = tmp_path / "outside"
+    target.mkdir()
+    hostile = {
+        "through a link": _archive(("esc", "sym", str(target)), ("esc/pwned", "file", "x")),
+        "relative link out": _archive(("up", "sym", "../../.."), ("ok.txt", "file", "x")),
+        "dotdot name": _archive((f"../../../../../../..{target}/pwned", "file", "x")),
+        "absolute name": _archive((f"{target}/pwned", "file", "x")),
+        "hard link out": _archive(("h", "hard", "/etc/passwd")),
+    }
+    for why, data in hostile.items():
+        with pytest.raises(tarfile.TarError):
+            sb.restore(data)
+        assert list(target.iterdir()) == [], why
+    assert isinstance(UnsafeArchive("x"), PathEscapeError)
+    inner = WORKSPACE_DIR if isolation == "docker" else str(sb.workspace)  # where the agent sees it
+    sb.restore(_archive(("d/a.txt", "file", "a"), ("d/l", "sym", f"{inner}/d/a.txt"), ("data/x", "file", "no")))
+    assert sb.read_file("d/l") == b"a" and os.readlink(sb.workspace / "d" / "l") == "a.txt"
+    assert not (Path(os.path.realpath(sb.workspace / "data")) / "x").exists()
+    step(env, A.ReadFile(file_name="d/l"), NON_EDIT, "a")
     still_works(env)

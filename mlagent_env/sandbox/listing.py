@@ -1,10 +1,11 @@
 """Workspace listings that no tree can break: iterative (any depth of nesting), capped in depth
-and in entries, sorted folder by folder so that the same tree always lists the same way, and
-fast on a folder of 200,000 files (only the names that fit under the cap are stat-ed)."""
+and in entries, sorted by path, and fast on a folder of 200,000 files: a folder is read only as
+far as the cap (its kept entries are then the first the file system returns, sorted among
+themselves), and only kept entries are stat-ed."""
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import os
 from typing import Callable
 
@@ -36,17 +37,16 @@ def walk_listing(
     stack: list[tuple[str, list[str], str, int]] = [(folder, comps, prefix, 0)]
     while stack:
         host, parts, pre, depth = stack.pop()
+        room = max_entries - len(out)
         try:
             with os.scandir(host) as it:
-                children = list(it)
+                children = list(itertools.islice(it, room + 1))
         except OSError:
             continue  # vanished, unreadable, or a path too long for the kernel
-        room = max_entries - len(out)
         if len(children) > room:
             out.truncated = True
-            children = heapq.nsmallest(room, children, key=lambda e: e.name)
-        else:
-            children.sort(key=lambda e: e.name)
+            del children[room:]
+        children.sort(key=lambda e: e.name)
         below: list[tuple[str, list[str], str, int]] = []
         for e in children:
             child = parts + [e.name]
