@@ -1,8 +1,8 @@
-"""DiskQuota: a size-limited file system for a sandbox's writable space.
+"""DiskQuota: a size-limited file system for a sandbox's workspace.
 
-Every backend keeps the agent's writable files (workspace, temporary folder) on one of these,
-so that a script that writes more than ``disk_mb`` fails with "No space left on device" and the
-host's disk outside the quota is untouched. As root it is a sparse ext4 image file, loop-mounted
+Every backend keeps the agent's workspace on one of these (its ``/tmp`` is a size-limited tmpfs,
+except in plain local), so that a script that writes more than ``disk_mb`` fails with "No space
+left on device" and the host's disk outside the quota is untouched. As root it is a sparse ext4 image file, loop-mounted
 (no journal, inode tables left uninitialised: a few milliseconds to make, and the host only pays
 for what the agent really writes). Without the rights to mount, ``enforced`` is False and the
 sandbox falls back to a per-file size limit (``ulimit -f``, Docker's ``fsize`` ulimit), which it
@@ -57,7 +57,7 @@ class DiskQuota:
             return
         self.enforced = False
         if not can_mount():
-            _warn_unenforced(size_mb, "not root")
+            _warn_unenforced(size_mb, "not root, or no mkfs.ext4 or loop device")
             return
         with open(self._image, "wb") as f:
             f.truncate(size_mb << 20)
