@@ -1,13 +1,15 @@
 """Overhead of env.step(Execute Script) over running the same script with subprocess.run.
 
-    python benchmarks/step_overhead.py [--runs 40] [--files 200000] [--out runs/benchmarks]
+    python benchmarks/step_overhead.py [--runs 40] [--out runs/benchmarks]
 
 Both are measured in the same run, interleaved, on the same interpreter and the same trivial
 script; the ratio of medians is printed for each local isolation: plain local (``process``,
 target <= 1.2) and contained local (``bwrap``: as root, uid 65534 in its own namespaces, target
-<= 1.3). Then the same step with ``--files`` files in the workspace (0 skips it), against the
-same step in the empty workspace, and the time of the workspace listing alone (target <= 0.1 s).
-A box plot of the timings is saved as PNG.
+<= 1.3). A box plot of the timings is saved as PNG.
+
+A separate measurement (:func:`measure_many_files`) times a List Files step with 200,000 files
+in the workspace against the same step in the starter workspace, in the same run, and the
+workspace listing that every step's prompt makes (target: <= 0.1 s), and the snapshot's size.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ TARGETS = {"process": 1.2, "bwrap": 1.3}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--files", type=int, default=200_000, help="files in the workspace for the last figure (0: skip)")
     parser.add_argument("--out", default="runs/benchmarks")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="mlagent local sandbox")
@@ -70,7 +71,6 @@ def main() -> int:
                 assert "hello" in obs
             env.close()
             results[mode] = times
-        many = _many_files_step(data_dir, modes[-1], args.files, max(5, args.runs // 4)) if args.files else None
 
     base = statistics.median(baseline)
     print(f"subprocess.run baseline: median {base * 1000:.1f} ms over {len(baseline)} runs")
@@ -78,44 +78,49 @@ def main() -> int:
         med = statistics.median(times)
         print(f"env.step Execute Script, isolation={mode}: median {med * 1000:.1f} ms, ratio {med / base:.2f}"
               + f"  (target <= {TARGETS[mode]})")
-    if many is not None:
-        empty, full, listing = (statistics.median(t) for t in many)
-        print(f"env.step Execute Script with {args.files} files, isolation={modes[-1]}: median {full * 1000:.1f} ms "
-              f"(empty workspace {empty * 1000:.1f} ms, ratio {full / empty:.2f}); "
-              f"workspace listing alone: median {listing * 1000:.1f} ms (target <= 100 ms)")
     _plot(baseline, results, out / "step_overhead.png")
     print(f"plot: {out / 'step_overhead.png'}")
+    measure_many_files(runs=max(args.runs // 4, 5))
     return 0
 
 
-def _many_files_step(data_dir: Path, mode: str, files: int, runs: int) -> tuple[list[float], list[float], list[float]]:
-    """Step times in an empty workspace, then with ``files`` files in it (made by a script, not
-    timed), interleaved with the time of the listing that each step renders."""
-    env = gym.make("mlagent/digits", sandbox="local", data_dir=data_dir, max_steps=10**6,
-                   sandbox_options={"isolation": mode})
-    env.reset(seed=0)
-    env.step(A.WriteFile(file_name="trivial.py", content=SCRIPT))
-    action = A.ExecuteScript(script_name="trivial.py").to_reply()
-    make = (f"import os\nfor d in range({files} // 1000 + 1):\n    os.makedirs(f'many/{{d}}', exist_ok=True)\n"
-            f"    for i in range(min(1000, {files} - d * 1000)):\n        open(f'many/{{d}}/{{i}}.txt', 'w').close()\n")
-    env.step(A.WriteFile(file_name="make_files.py", content=make))
-    empty = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        env.step(action)
-        empty.append(time.perf_counter() - t0)
-    obs, *_ = env.step(A.ExecuteScript(script_name="make_files.py").to_reply())
-    full, listing = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        obs, *_ = env.step(action)
-        full.append(time.perf_counter() - t0)
-        assert "hello" in obs
-        t0 = time.perf_counter()
-        env.unwrapped._workspace_listing()
-        listing.append(time.perf_counter() - t0)
-    env.close()
-    return empty, full, listing
+def measure_many_files(runs: int, n_files: int = 200_000) -> None:
+    """List Files with ``n_files`` files in one workspace folder vs the starter workspace (same
+    run, interleaved), the prompt's workspace listing alone, and the snapshot's JSON size."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        prepare_task(get_task("digits"), data_dir)
+        envs = {}
+        for label in ("starter", f"{n_files} files"):
+            env = gym.make("mlagent/digits", sandbox="local", data_dir=data_dir, max_steps=10**6)
+            env.reset(seed=0)
+            envs[label] = env
+        crowded = envs[f"{n_files} files"].unwrapped
+        many = crowded._sandbox.workspace / "many"  # written by the host: the fastest way to get there
+        many.mkdir()
+        for i in range(n_files):
+            (many / f"f{i:06d}.txt").touch()
+        action = A.ListFiles().to_reply()
+        steps: dict[str, list[float]] = {label: [] for label in envs}
+        listing: list[float] = []
+        for _ in range(runs):
+            for label, env in envs.items():
+                t0 = time.perf_counter()
+                env.step(action)
+                steps[label].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            entries = crowded._workspace_listing()
+            listing.append(time.perf_counter() - t0)
+        snapshot_mb = len(crowded.snapshot().model_dump_json()) / 1e6
+        for env in envs.values():
+            env.close()
+    base = statistics.median(steps["starter"])
+    med = statistics.median(steps[f"{n_files} files"])
+    print(f"env.step List Files, starter workspace: median {base * 1000:.1f} ms over {runs} runs")
+    print(f"env.step List Files, {n_files} files: median {med * 1000:.1f} ms, ratio {med / base:.2f}")
+    print(f"workspace listing per step, {n_files} files: median {statistics.median(listing) * 1000:.1f} ms "
+          f"({len(entries)} entries, truncated={entries.truncated}; target <= 100 ms)")
+    print(f"snapshot with {n_files} files: {snapshot_mb:.1f} MB of JSON")
 
 
 def _has_bwrap() -> bool:

@@ -261,3 +261,18 @@ def test_docker_shows_no_host_paths(data_dir: Path, slim_image: str) -> None:
         env.close()
     for host_path in (str(data_dir), str(data_dir.parent), workspace_host, "prepared/digits"):
         assert host_path not in obs, f"{host_path} shows inside the container"
+
+
+def test_without_a_mountable_quota_each_file_is_capped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Where no quota can be mounted (not root, no loop device), disk_mb still caps each file, says
+    so once, and a script stopped by it is a disk-full corner case."""
+    from mlagent_env.sandbox import quota  # noqa: PLC0415
+
+    monkeypatch.setattr(quota, "can_mount", lambda: False)
+    monkeypatch.setattr(quota, "_warned", False)
+    with pytest.warns(UserWarning, match="no disk quota can be mounted"):
+        sb = LocalSandbox(SandboxSpec(task_id="t", disk_mb=16), root=tmp_path)
+    with sb:
+        res = sb.exec([sb.python, "-c", "open('big.bin', 'wb').write(b'x' * (64 << 20))"], 60)
+        assert res.disk_full and not res.ok and "disk limit 16 MB" in res.stderr, res
+        assert sb.exec([sb.python, "-c", "print('next')"], 30).stdout.strip() == "next"

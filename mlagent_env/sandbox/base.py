@@ -105,7 +105,7 @@ class Sandbox(Protocol):
 
     @property
     def answers_readable(self) -> bool:
-        """True when agent code in this sandbox can read the task's private answers"""
+        """True when agent code in this sandbox can read the task's private answers."""
         ...
 
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:

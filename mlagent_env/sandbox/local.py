@@ -192,7 +192,7 @@ class LocalSandbox(SandboxLifecycle):
 
     @property
     def answers_readable(self) -> bool:
-        """True when agent code in this sandbox can read the task's private answers"""
+        """True when agent code in this sandbox can read the task's private answers."""
         return self.isolation != "bwrap"
 
     @property
@@ -232,7 +232,7 @@ class LocalSandbox(SandboxLifecycle):
                 if code is None and not timed_out:
                     err.feed(b"\n[mlagent] the command killed the sandbox's launcher; exit status unknown")
                     code = -1
-        disk_full = code != 0 and not timed_out and (self._quota.full() or code == -signal.SIGXFSZ)
+        disk_full = not timed_out and self._quota.hit_by(code, err.text()[0])
         return finish_exec(
             code,
             out,

@@ -1,11 +1,12 @@
-"""DiskQuota: a size-limited filesystem for a sandbox's writable space.
+"""DiskQuota: a size-limited file system for a sandbox's workspace.
 
-Every backend keeps the agent's writable files (workspace, temporary folder) on one of these,
-so that a script that writes more than ``disk_mb`` fails with "No space left on device" and the
-host's disk outside the quota is untouched. As root it is a sparse ext4 image file, loop-mounted
+Every backend keeps the agent's workspace on one of these (its ``/tmp`` is a size-limited tmpfs,
+except in plain local), so that a script that writes more than ``disk_mb`` fails with "No space
+left on device" and the host's disk outside the quota is untouched. As root it is a sparse ext4 image file, loop-mounted
 (no journal, inode tables left uninitialised: a few milliseconds to make, and the host only pays
 for what the agent really writes). Without the rights to mount, ``enforced`` is False and the
-sandbox falls back to a per-file size limit (``ulimit -f``), which it says once.
+sandbox falls back to a per-file size limit (``ulimit -f``, Docker's ``fsize`` ulimit), which it
+says once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import subprocess
 import warnings
 from contextlib import contextmanager
@@ -23,6 +25,8 @@ from mlagent_env.errors import SandboxError
 
 MOUNT_NAME = "workspace"
 IMAGE_NAME = "workspace.img"
+XFSZ_EXIT_CODES = (-signal.SIGXFSZ, 128 + signal.SIGXFSZ)
+"""Exit codes of a command killed for a file over the per-file fallback (as a signal, through a shell)."""
 FULL_MARGIN_BYTES = 1 << 20
 """A quota with less than this much space left counts as full."""
 
@@ -51,9 +55,9 @@ class DiskQuota:
         if os.path.ismount(self.mount):  # a container recreated on the same workspace keeps its quota
             self.enforced = True
             return
-        self.enforced = can_mount()
-        if not self.enforced:
-            _warn_unenforced(size_mb)
+        self.enforced = False
+        if not can_mount():
+            _warn_unenforced(size_mb, "not root, or no mkfs.ext4 or loop device")
             return
         with open(self._image, "wb") as f:
             f.truncate(size_mb << 20)
@@ -62,10 +66,22 @@ class DiskQuota:
             _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-i", "8192", "-O", "^has_journal,^resize_inode",
                   "-E", "lazy_itable_init=1,nodiscard", str(self._image)])
             _run(["mount", "-o", "loop,nosuid,nodev,noinit_itable", str(self._image), str(self.mount)])
-            (self.mount / "lost+found").rmdir()
-        except SandboxError:
+        except SandboxError as exc:  # e.g. a container without loop devices
             self._image.unlink(missing_ok=True)
-            raise
+            _warn_unenforced(size_mb, str(exc))
+            return
+        self.enforced = True
+        (self.mount / "lost+found").rmdir()
+
+    def hit_by(self, exit_code: int | None, stderr: str) -> bool:
+        """Whether a command that ended with ``exit_code`` failed on this quota: it failed and the
+        quota is full (or, with the per-file fallback, the file size limit stopped it: a signal, or
+        Python's "File too large", since Python ignores that signal)."""
+        if exit_code in (0, None):
+            return False
+        if self.enforced:
+            return self.full()
+        return exit_code in XFSZ_EXIT_CODES or "[Errno 27] File too large" in stderr[-4000:]
 
     def full(self) -> bool:
         """Whether the quota is (nearly) exhausted, in bytes or in files."""
@@ -114,13 +130,13 @@ def _run(cmd: list[str]) -> None:
         raise SandboxError(f"cannot make the sandbox's disk quota ({cmd[0]}): {res.stderr.strip()[:300]}")
 
 
-def _warn_unenforced(size_mb: int) -> None:
+def _warn_unenforced(size_mb: int, why: str) -> None:
     global _warned
     if not _warned:
         _warned = True
         warnings.warn(
-            f"mlagent sandbox: not root, so the disk quota ({size_mb} MB) limits each file's size only, "
-            "not the workspace's total; run as root (or use sandbox='docker' as root) for a real quota.",
+            f"mlagent sandbox: no disk quota can be mounted ({why}), so disk_mb={size_mb} limits each file's "
+            "size only, not the workspace's total; run as root where loop devices exist for a real quota.",
             UserWarning,
             stacklevel=3,
         )

@@ -86,10 +86,11 @@ def _device_requests(gpus: int | str | None) -> list[Any] | None:
 
 
 def container_run_kwargs(
-    config: ContainerConfig, *, workspace: Path, data_dir: Path, labels: dict[str, str]
+    config: ContainerConfig, *, workspace: Path, data_dir: Path, labels: dict[str, str], file_size_cap: bool = False
 ) -> dict[str, Any]:
-    """The ``client.containers.run`` arguments for ``config`` (pure; tested without an engine)."""
-    from docker.types import Mount  # noqa: PLC0415
+    """The ``client.containers.run`` arguments for ``config`` (pure; tested without an engine).
+    ``file_size_cap``: cap each file at ``disk_mb``, the fallback where no disk quota is mounted."""
+    from docker.types import Mount, Ulimit  # noqa: PLC0415
 
     small_mb = max(64, config.memory_mb // 4)  # tmpfs pages count against the memory limit
     kwargs: dict[str, Any] = dict(
@@ -117,6 +118,8 @@ def container_run_kwargs(
     )
     if config.cpus:
         kwargs["nano_cpus"] = int(config.cpus * 1e9)
+    if file_size_cap:
+        kwargs["ulimits"] = [Ulimit(name="fsize", soft=config.disk_mb << 20, hard=config.disk_mb << 20)]
     requests = _device_requests(config.gpus)
     if requests:
         kwargs["device_requests"] = requests
@@ -203,7 +206,9 @@ def start_container(
         remove_tree(root)
         raise
     labels = container_labels(task_id, run_id, root, pool_id)
-    kwargs = container_run_kwargs(handle_cfg, workspace=ws, data_dir=data_dir, labels=labels)
+    kwargs = container_run_kwargs(
+        handle_cfg, workspace=ws, data_dir=data_dir, labels=labels, file_size_cap=not disk.enforced
+    )
     kwargs.pop("detach")
     try:
         container = client.containers.create(**kwargs)  # never pulls: the image is built here

@@ -95,7 +95,7 @@ class DockerSandbox(SandboxLifecycle):
 
     @property
     def answers_readable(self) -> bool:
-        """True when agent code in this sandbox can read the task's private answers"""
+        """True when agent code in this sandbox can read the task's private answers."""
         return False
 
     @property
@@ -144,7 +144,7 @@ class DockerSandbox(SandboxLifecycle):
         if not raw.timed_out and raw.exit_code in (137, -9, None):
             oom = self._check_oom()
         disk = self._handle.disk
-        disk_full = raw.exit_code not in (0, None) and not raw.timed_out and disk is not None and disk.full()
+        disk_full = not raw.timed_out and disk is not None and disk.hit_by(raw.exit_code, raw.stderr.text()[0])
         return finish_exec(
             raw.exit_code,
             raw.stdout,
