@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -107,7 +106,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     paths = require_prepared(task, args.data_dir)
     submission = read_csv_submission(args.submission, task.spec)
-    key = AnswerKey.build(task.spec, read_answers(paths.answers, task))
+    key = AnswerKey.build(task.spec, read_answers(paths.answers, task), paths.public)
     for label, path in (("reward rows", paths.answers_reward), ("held-back rows", paths.answers_final)):
         score = task.grade(submission, key.split(read_answers(path, task)))
         m = medal(task.spec, score)

@@ -409,7 +409,7 @@ class MLAgentEnv(gym.Env[str, str]):
         if self.auto_prepare and not D.is_prepared(self.task.id, self.data_dir):
             D.prepare_task(self.task, self.data_dir)
         paths = D.require_prepared(self.task, self.data_dir)
-        key = AnswerKey.build(self.task.spec, D.read_answers(paths.answers, self.task))
+        key = AnswerKey.build(self.task.spec, D.read_answers(paths.answers, self.task), paths.public)
         self._answers = _Answers(
             key=key,
             reward=key.split(D.read_answers(paths.answers_reward, self.task)),

@@ -101,7 +101,7 @@ class MLAgentToolEnv:
             return EPISODE_OVER
         try:
             parsed: A.Action | str = action(**arguments)
-        except ValueError as exc:  # bad arguments: the env scores them as a format error, as for a bad reply
+        except ValueError:  # bad arguments: the env scores them as a format error, as for a bad reply
             parsed = f"Action: {action.name}\nAction Input: {json.dumps(arguments, default=str)}"
         obs, reward, terminated, truncated, info = self._env.step(parsed)
         self._rewards.append(float(reward))
