@@ -346,8 +346,8 @@ def summarise(task_id: str, episodes: list[EpisodeResult]) -> TaskResult:
     if not valid:
         avg = None  # no valid run: the bare baseline is not a result
     gain = success = None
-    if baseline is not None and baseline != 0 and avg is not None:
-        gain = relative_gain(spec, avg, baseline)
+    if baseline is not None and baseline != 0 and scores:
+        gain = relative_gain(spec, avg, baseline) if avg is not None else None
         success = sum(1 for s in scores if s is not None and relative_gain(spec, s, baseline) >= SUCCESS_GAIN) / len(scores)
     medals = {"gold": 0, "silver": 0, "bronze": 0}
     for s in valid:

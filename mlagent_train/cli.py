@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     except MLAgentError as exc:
         print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:
+        print(f"mlagent-train {args.stage}: {exc.name} is not installed; training needs torch and the train extra "
+              "(README, 'Training': one line for CPU or CUDA torch, then pip install -e \".[train]\")", file=sys.stderr)
+        return 1
 
 
 def _model(kind: str, out: str | None) -> int:

@@ -19,6 +19,9 @@ from mlagent_env.config import (  # noqa: F401  (re-exported for the stage confi
     option,
 )
 
+__all__ = ["ConfigError", "add_config_arguments", "auto_flag", "build_config", "config_from_args", "config_to_dict",
+           "latest_checkpoint", "load_config", "option"]
+
 
 def auto_flag(value: str | bool, name: str, auto: bool) -> bool:
     """An ``auto | true | false`` option: ``auto`` takes the given default (e.g. bf16 when the GPU has it)."""

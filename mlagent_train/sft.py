@@ -27,9 +27,12 @@ checkpointing are ``auto``: on when a CUDA GPU is present (bf16 only if it suppo
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
+import socket
+import urllib.parse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -205,7 +208,59 @@ def build_trainer(cfg: SFTStageConfig, stats: BuildStats | None = None) -> tuple
     return trainer, {"train": train, "validation": val}
 
 
+def check_inputs(cfg: SFTStageConfig) -> None:
+    """Fail in seconds, before any model is loaded or folder created: the trajectories must exist
+    and hold records, the training libraries must be installed, and the model must be a local
+    folder, in the hub cache, or reachable (a hub id with no network fails here, not after minutes
+    of retries)."""
+    from mlagent_train.datasets import trajectory_files  # noqa: PLC0415
+
+    try:
+        files = trajectory_files(cfg.trajectories)
+    except MLAgentError as exc:
+        raise SFTError(f"{exc}; record some first (mlagent-env bench, or mlagent-train explore) and list them "
+                       "in trajectories") from None
+    if not files:
+        raise SFTError(f"no *.jsonl trajectory files under {cfg.trajectories}; record some first (mlagent-env bench "
+                       "--output_dir DIR writes DIR/trajectories, mlagent-train explore writes OUT/expert/trajectories)")
+    for module in ("torch", "transformers", "trl"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise SFTError(f"{module} is not installed: install the training extra (README, 'Training': one line "
+                           "for CPU or CUDA torch, then pip install -e \".[train]\")") from None
+    if cfg.chat_template and not Path(cfg.chat_template).is_file():
+        raise SFTError(f"chat_template {cfg.chat_template} does not exist")
+    check_model_source(cfg.model_name_or_path)
+
+
+def check_model_source(name: str, probe_s: float = 3.0) -> None:
+    """A local folder, a hub id in the local cache, or a hub id with the hub reachable; else SFTError."""
+    if Path(name).is_dir():
+        if not (Path(name) / "config.json").is_file():
+            raise SFTError(f"{name} is a folder without config.json: not a model folder")
+        return
+    if Path(name).exists() or name.startswith((".", "/")) or name.count("/") > 1:
+        raise SFTError(f"no model folder at {name}")
+    from huggingface_hub import constants, try_to_load_from_cache  # noqa: PLC0415
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return
+    host = urllib.parse.urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    offline = constants.HF_HUB_OFFLINE
+    if not offline:
+        try:
+            socket.create_connection((host, 443), timeout=probe_s).close()
+            return
+        except OSError:
+            pass
+    raise SFTError(f"{name} is neither a local model folder nor in the hub cache, and the hub ({host}) is "
+                   f"{'switched off (HF_HUB_OFFLINE)' if offline else 'unreachable'}: give a local folder "
+                   "(e.g. python -m mlagent_train.tiny runs/tiny for a tiny offline model)")
+
+
 def run_sft(cfg: SFTStageConfig) -> SFTResult:
+    check_inputs(cfg)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     stats = BuildStats()

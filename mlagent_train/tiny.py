@@ -75,3 +75,18 @@ def build_tiny_model(out: str | Path, corpus: Iterable[str] | None = None, vocab
     shutil.rmtree(out, ignore_errors=True)  # an incomplete earlier build
     tmp.replace(out)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mlagent_train.tiny OUT``: build the tiny model into OUT (offline, seconds)."""
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="python -m mlagent_train.tiny", description=main.__doc__)
+    parser.add_argument("out", help="folder to write the model and tokenizer to")
+    args = parser.parse_args(argv)
+    print(f"tiny model written to {build_tiny_model(args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

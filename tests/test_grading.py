@@ -357,3 +357,16 @@ def test_validate_submission_in_the_env_agrees_with_grading(data_dir: Path) -> N
     obs, *_ = env.step(A.ValidateSubmission(submission_path="submission.csv"))
     env.close()
     assert "is invalid" in obs and "outside the task's classes" in obs and "'9'" in obs
+
+
+def test_training_labels_count_as_classes(tmp_path: Path) -> None:
+    from mlagent_env.tasks.grading import AnswerKey
+
+    spec = make_spec("accuracy", ["label"])
+    answers = pd.DataFrame({"id": ["a", "b"], "label": [3, 4]})
+    (tmp_path / "train.csv").write_text("id,label\nx,7\ny,3\n")
+    (tmp_path / "sample_submission.csv").write_text("id,label\na,99\nb,99\n")  # placeholders are not classes
+    key = AnswerKey.build(spec, answers, tmp_path)
+    assert grade(spec, pd.DataFrame({"id": ["a", "b"], "label": [7, 4]}), key.split(answers)) == 0.5
+    with pytest.raises(InvalidSubmission, match="allowed labels are '3', '4', '7'"):
+        grade(spec, pd.DataFrame({"id": ["a", "b"], "label": [99, 4]}), key.split(answers))

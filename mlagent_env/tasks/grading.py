@@ -374,10 +374,14 @@ class AnswerKey:
     classes: dict[str, dict[str, str]]
 
     @classmethod
-    def build(cls, spec: TaskSpec, answers: pd.DataFrame) -> "AnswerKey":
-        """The key of the answers for *all* test ids (their labels are the task's classes)."""
+    def build(cls, spec: TaskSpec, answers: pd.DataFrame, public_dir: str | PathLike[str] | None = None) -> "AnswerKey":
+        """The key of the answers for *all* test ids. For label metrics the task's classes are the
+        labels of the answers and of the target column in ``public_dir``'s CSV files (the training
+        labels: a class absent from the test rows is still a class)."""
         truth, index, _ = _validated_answers(spec, answers)  # the index keeps its hash table for get_indexer
-        return cls(spec=spec, ids=index, classes=_classes(spec, truth))
+        classes = _classes(spec, [truth, *_public_label_frames(spec, public_dir)]) if public_dir else \
+            _classes(spec, [truth])
+        return cls(spec=spec, ids=index, classes=classes)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -466,16 +470,43 @@ def grade(
     return float(value)
 
 
-def _classes(spec: TaskSpec, truth: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """For label metrics, per target column: canonical label -> the label as the answers write it
-    (the task's declared ``classes``, else the labels of the test answers)."""
+def _classes(spec: TaskSpec, frames: list[pd.DataFrame]) -> dict[str, dict[str, str]]:
+    """For label metrics, per target column: canonical label -> the label as the data write it
+    (the task's declared ``classes`` when it has them, else every label of ``frames``)."""
     if _metric_for(spec).values != "labels":
         return {}
-    out = {}
+    classes: dict[str, dict[str, str]] = {}
     for column in spec.target_columns:
-        labels = spec.classes if spec.classes is not None else pd.unique(truth[column].to_numpy(dtype=object))
-        out[column] = {canonical_label(v): str(v).strip() for v in labels}
-    return out
+        labels: dict[str, str] = {}
+        if spec.classes is not None:
+            classes[column] = {canonical_label(v): v for v in spec.classes}
+            continue
+        for frame in frames:
+            if column in frame.columns:
+                for v in frame[column].dropna().unique():
+                    labels.setdefault(canonical_label(v), str(v).strip())
+        classes[column] = labels
+    return classes
+
+
+def _public_label_frames(spec: TaskSpec, public_dir: str | PathLike[str]) -> list[pd.DataFrame]:
+    """The target columns of the public CSV files that have them (train.csv, valid.csv, ...),
+    except the sample submission, whose labels are placeholders."""
+    if _metric_for(spec).values != "labels":
+        return []
+    frames = []
+    for path in sorted(Path(public_dir).glob("*.csv")):
+        if path.name == "sample_submission.csv":
+            continue
+        try:
+            header = [str(c).strip() for c in pd.read_csv(path, nrows=0).columns]
+            wanted = [c for c in spec.target_columns if c in header]
+            if wanted:
+                frames.append(pd.read_csv(path, usecols=lambda c: str(c).strip() in wanted, dtype=str)
+                              .rename(columns=lambda c: str(c).strip()))
+        except (OSError, ValueError, pd.errors.ParserError):
+            continue  # not a table: no labels from it
+    return frames
 
 
 # --------------------------------------------------------------------------------------------
@@ -520,7 +551,7 @@ def load_answers(task: Task, paths: TaskPaths) -> Answers:
             )
         frames.append(read_answers(io.BytesIO(data), task))
     every, reward, final = frames
-    key = AnswerKey.build(task.spec, every)
+    key = AnswerKey.build(task.spec, every, paths.public)
     return Answers(key=key, reward=key.split(reward), final=key.split(final))
 
 
