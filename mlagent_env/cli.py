@@ -137,9 +137,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from mlagent_env.bench import BenchConfig, Benchmark  # noqa: PLC0415
-    from mlagent_env.tasks import list_tasks  # noqa: PLC0415
+    from mlagent_env.tasks import resolve_tasks  # noqa: PLC0415
 
-    tasks = _select_tasks(args.tasks, [s for s in list_tasks()])
+    tasks = resolve_tasks(args.tasks)
     config = BenchConfig(
         tasks=tasks, policy=_policy_spec(args), runs=args.runs, max_steps=args.max_steps, parallel=args.parallel,
         seed=args.seed, sandbox=args.sandbox, data_dir=args.data_dir, allow_fixture=args.allow_fixture,
@@ -148,15 +148,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     results = Benchmark(config, args.out).run(progress=not args.quiet)
     print((Path(args.out) / "results.md").read_text())
     return 0 if all(r.runs == args.runs for r in results) else 1
-
-
-def _select_tasks(names: list[str], specs: list[Any]) -> list[str]:
-    """Task ids, or the groups held-in / held-out / offline."""
-    out: list[str] = []
-    for name in names:
-        group = [s.id for s in specs if s.split == name]
-        out += group if group else [name]
-    return list(dict.fromkeys(out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_baseline)
 
     p = sub.add_parser("bench", help="run a policy K times on tasks, in parallel, resumable; writes a report")
-    p.add_argument("--tasks", nargs="+", required=True, help="task ids, or held-in / held-out / offline")
+    p.add_argument("--tasks", nargs="+", required=True, help="task ids and groups: held-in, held-out, offline-held-in, offline-held-out, offline")
     _add_policy_args(p)
     p.add_argument("--runs", type=int, default=8, help="episodes per task (K)")
     p.add_argument("--max-steps", type=int, default=30)

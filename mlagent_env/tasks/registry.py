@@ -4,6 +4,11 @@ A task folder holds ``task.yaml`` (the TaskSpec), ``description.md`` (the resear
 the agent reads it), ``prepare.py`` (``prepare(raw, public, private)`` and optionally
 ``download(raw)``) and ``starter/`` (the files the agent starts from). Adding a task is adding a
 folder; nothing central is edited.
+
+Wherever a list of tasks is accepted, a name may also be a task group: each split
+(``held-in`` and ``held-out``, the paper's tasks; ``offline-held-in`` and ``offline-held-out``, the
+small offline suite split the same way: held-in for SFT and RL, held-out for evaluation only) and
+``offline`` (every offline task). See :func:`resolve_tasks`.
 """
 
 from __future__ import annotations
@@ -86,3 +91,30 @@ def get_task(task_id: str) -> Task:
     except KeyError:
         known = ", ".join(_discover())
         raise TaskNotFound(f"no task {task_id!r}; known tasks: {known}") from None
+
+
+def task_groups() -> dict[str, list[str]]:
+    """Every task group and its task ids: one group per split, and ``offline`` (all offline tasks)."""
+    groups: dict[str, list[str]] = {}
+    for spec in list_tasks():
+        groups.setdefault(spec.split, []).append(spec.id)
+        if spec.source == "offline" and spec.split != "offline":
+            groups.setdefault("offline", []).append(spec.id)
+    return groups
+
+
+def resolve_tasks(names: Sequence[str]) -> list[str]:
+    """Task ids and group names -> task ids, in order, without repeats. Raises TaskNotFound,
+    listing the groups, for a name that is neither."""
+    groups = task_groups()
+    out: list[str] = []
+    for name in names:
+        if name in groups:
+            ids = groups[name]
+        elif name in _discover():
+            ids = [name]
+        else:
+            known = ", ".join(sorted(groups))
+            raise TaskNotFound(f"no task or task group {name!r}; groups: {known}; tasks: mlagent-env list")
+        out += [i for i in ids if i not in out]
+    return out
