@@ -18,12 +18,13 @@ rows. Three ways out were weighed:
   the labels it copies are no better than chance. The re-encoding preserves what a model can learn:
 
   - tabular columns are mapped by a secret affine map ``x -> sign * scale * x / sd + offset`` per
-    column (half of the columns, at random, negated; scale in [0.5, 5]; offset within +-10), so
+    column (half of the columns negated, in the least recognisable of several secret patterns;
+    scale in [0.5, 5]; offset within +-10), so
     the order of values in a column is kept up to direction. Trees, and linear models behind a
     standard scaler, learn exactly what they learned on the original columns, so a starter
     scores the same on every install;
   - images get one secret orientation (one of the seven non-identity flips and rotations of the
-    square), shared by every image, so they stay images with the same grey levels; a model that
+    square, avoiding those under which the images look like themselves), shared by every image, so they stay images with the same grey levels; a model that
     does not care where a pixel sits (naive Bayes, summaries of the grey levels) scores the same
     on every install, and one that does (a tree, a CNN) about the same.
 
@@ -54,6 +55,8 @@ import pandas as pd
 
 from mlagent_env.tasks.splitting import random_ids, seeded_split
 
+CANDIDATES = 8
+"""Secret sign patterns drawn per install, of which the least recognisable is kept."""
 KEY_FILE = "disguise.key"
 RECORD_FILE = "disguise.json"
 _DIHEDRAL = ("rot90", "rot180", "rot270", "flip_lr", "flip_ud", "transpose", "anti_transpose")
@@ -87,29 +90,44 @@ class Disguise:
         """``n`` distinct random ids that say nothing about the source order."""
         return random_ids(n, seed=self.seed("ids"), width=max(6, len(str(n)) + 2))
 
-    def columns(self, frame: pd.DataFrame, columns: list[str], record: dict[str, object]) -> pd.DataFrame:
+    def columns(self, frame: pd.DataFrame, columns: list[str], target: str, record: dict[str, object]) -> pd.DataFrame:
         """``frame`` with each numeric column in ``columns`` under its own secret affine map
-        (missing values stay missing); the maps are added to ``record``."""
-        out = frame.copy()
-        maps: dict[str, dict[str, float]] = {}
-        order = self.rng("signs").permutation(len(columns))
-        negated = {columns[i] for i in order[: (len(columns) + 1) // 2]}
+        (missing values stay missing). Of ``CANDIDATES`` secret sign patterns (half of the columns
+        negated), the one under which the original rows are least recognisable is kept (see
+        :func:`recognisability`); the maps are added to ``record``."""
+        base = {}
         for name in columns:
             rng = self.rng(f"column:{name}")
-            values = frame[name].astype(float)
-            sd = float(values.std()) or 1.0
-            sign = -1.0 if name in negated else 1.0
-            scale = float(np.exp(rng.uniform(np.log(0.5), np.log(5.0))))
-            offset = float(rng.uniform(-10.0, 10.0))
-            out[name] = (sign * scale * values / sd + offset).round(6)
-            maps[name] = {"sign": sign, "scale": scale, "sd": sd, "offset": offset}
-        record["columns"] = maps
-        return out
+            sd = float(frame[name].astype(float).std()) or 1.0
+            base[name] = {"scale": float(np.exp(rng.uniform(np.log(0.5), np.log(5.0)))), "sd": sd,
+                          "offset": float(rng.uniform(-10.0, 10.0))}
+        original = frame[columns].to_numpy(float)
+        best: tuple[float, pd.DataFrame, dict[str, dict[str, float]]] | None = None
+        for attempt in range(CANDIDATES):
+            order = self.rng(f"signs:{attempt}").permutation(len(columns))
+            negated = {columns[i] for i in order[: (len(columns) + 1) // 2]}
+            out, maps = frame.copy(), {}
+            for name in columns:
+                m = {"sign": -1.0 if name in negated else 1.0, **base[name]}
+                out[name] = (m["sign"] * m["scale"] * frame[name].astype(float) / m["sd"] + m["offset"]).round(6)
+                maps[name] = m
+            score = recognisability(original, out[columns].to_numpy(float), frame[target].to_numpy())
+            if best is None or score < best[0]:
+                best = (score, out, maps)
+        assert best is not None
+        record["columns"], record["lookup_agreement"] = best[2], best[0]
+        return best[1]
 
-    def images(self, images: np.ndarray, record: dict[str, object]) -> np.ndarray:
-        """``images`` (n, h, w), all turned to one secret orientation; the choice is added to ``record``."""
-        op = str(self.rng("images").choice(_DIHEDRAL))
-        record["images"] = {"orientation": op}
+    def images(self, images: np.ndarray, labels: np.ndarray, record: dict[str, object]) -> np.ndarray:
+        """``images`` (n, h, w), all turned to one secret orientation: of three orientations drawn
+        from the key, the one under which the originals are least recognisable (symmetric images
+        such as faces look alike mirrored); the choice is added to ``record``."""
+        flat = images.reshape(len(images), -1).astype(float)
+        options = [_DIHEDRAL[i] for i in self.rng("images").permutation(len(_DIHEDRAL))[:3]]
+        scored = [(recognisability(flat, _orient(images, op).reshape(len(images), -1).astype(float), labels), op)
+                  for op in options]
+        score, op = min(scored)
+        record["images"], record["lookup_agreement"] = {"orientation": op}, score
         return _orient(images, op)
 
     def write_record(self, private: Path, record: dict[str, object]) -> None:
@@ -140,6 +158,27 @@ class Disguise:
         pd.DataFrame({"id": test["id"], target: sample(train)}).to_csv(public / "sample_submission.csv", index=False)
         test[["id", target]].to_csv(private / "answers.csv", index=False)
         self.write_record(private, record)
+
+
+def recognisability(original: np.ndarray, disguised: np.ndarray, target: np.ndarray, max_rows: int = 1500) -> float:
+    """How much a nearest-neighbour lookup of the disguised rows among the original ones recovers
+    the target (on at most ``max_rows`` rows): the larger of the raw and the standardised lookup's
+    agreement, i.e. the share of equal labels, or for a numeric target of many values the
+    correlation of the found and the true targets."""
+    idx = np.random.default_rng(0).permutation(len(target))[:max_rows]
+    a, b, y = original[idx], disguised[idx], target[idx]
+    continuous = y.dtype.kind in "fiu" and len(np.unique(y)) > 20
+
+    def standardised(m: np.ndarray) -> np.ndarray:
+        m = np.where(np.isnan(m), np.nanmean(m, axis=0), m)
+        return (m - m.mean(axis=0)) / (m.std(axis=0) + 1e-12)
+
+    def agreement(ref: np.ndarray, query: np.ndarray) -> float:
+        d = (query * query).sum(1)[:, None] - 2 * query @ ref.T + (ref * ref).sum(1)[None, :]
+        found = y[d.argmin(axis=1)]
+        return float(np.corrcoef(y.astype(float), found.astype(float))[0, 1]) if continuous else float(np.mean(y == found))
+
+    return max(agreement(np.nan_to_num(a), np.nan_to_num(b)), agreement(standardised(a), standardised(b)))
 
 
 def _orient(images: np.ndarray, op: str) -> np.ndarray:

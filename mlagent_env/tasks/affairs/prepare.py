@@ -28,6 +28,6 @@ def download(raw: Path) -> None:
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
     disguise, record = Disguise.for_raw(raw), {}
-    frame = disguise.columns(pd.read_csv(raw / "fair.csv"), FEATURES, record)
+    frame = disguise.columns(pd.read_csv(raw / "fair.csv"), FEATURES, "affair", record)
     disguise.publish(frame, public, private, target="affair", split_seed=31, stratify=True,
                      sample=lambda train: 0.5, record=record)

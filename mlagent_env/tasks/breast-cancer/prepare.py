@@ -27,6 +27,6 @@ def download(raw: Path) -> None:
 def prepare(raw: Path, public: Path, private: Path) -> None:
     frame = pd.read_csv(raw / "breast_cancer.csv")
     disguise, record = Disguise.for_raw(raw), {}
-    frame = disguise.columns(frame, [c for c in frame.columns if c != "malignant"], record)
+    frame = disguise.columns(frame, [c for c in frame.columns if c != "malignant"], "malignant", record)
     disguise.publish(frame, public, private, target="malignant", split_seed=3, stratify=True,
                      sample=lambda train: 0.5, record=record)

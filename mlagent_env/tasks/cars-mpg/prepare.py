@@ -31,6 +31,6 @@ def download(raw: Path) -> None:
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
     disguise, record = Disguise.for_raw(raw), {}
-    frame = disguise.columns(pd.read_csv(raw / "cars.csv"), NUMERIC, record)
+    frame = disguise.columns(pd.read_csv(raw / "cars.csv"), NUMERIC, "mpg", record)
     disguise.publish(frame, public, private, target="mpg", split_seed=29, stratify=False,
                      sample=lambda train: round(float(train["mpg"].mean()), 1), record=record)

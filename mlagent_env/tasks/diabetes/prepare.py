@@ -24,6 +24,6 @@ def download(raw: Path) -> None:
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
     disguise, record = Disguise.for_raw(raw), {}
-    frame = disguise.columns(pd.read_csv(raw / "diabetes.csv"), FEATURES, record)
+    frame = disguise.columns(pd.read_csv(raw / "diabetes.csv"), FEATURES, "progression", record)
     disguise.publish(frame, public, private, target="progression", split_seed=11, stratify=False,
                      sample=lambda train: round(float(train["progression"].mean()), 1), record=record)

@@ -25,7 +25,8 @@ def download(raw: Path) -> None:
 def prepare(raw: Path, public: Path, private: Path) -> None:
     frame = pd.read_csv(raw / "digits.csv")
     disguise, record = Disguise.for_raw(raw), {}
-    images = disguise.images(frame[PIXELS].to_numpy().reshape(-1, 8, 8), record=record)
+    pixels = frame[PIXELS].to_numpy().reshape(-1, 8, 8)
+    images = disguise.images(pixels, frame["label"].to_numpy(), record=record)
     frame[PIXELS] = images.reshape(len(frame), 64)
     disguise.publish(frame, public, private, target="label", split_seed=7, stratify=True,
                      sample=lambda train: 0, record=record)

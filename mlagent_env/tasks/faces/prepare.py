@@ -33,7 +33,8 @@ def download(raw: Path) -> None:
 def prepare(raw: Path, public: Path, private: Path) -> None:
     frame = pd.read_csv(raw / "faces.csv")
     disguise, record = Disguise.for_raw(raw), {}
-    images = disguise.images(frame[PIXELS].to_numpy(float).reshape(-1, SIDE, SIDE), record=record)
+    pixels = frame[PIXELS].to_numpy(float).reshape(-1, SIDE, SIDE)
+    images = disguise.images(pixels, frame["face"].to_numpy(), record=record)
     frame[PIXELS] = images.reshape(len(frame), -1)
     disguise.publish(frame, public, private, target="face", split_seed=37, stratify=True,
                      sample=lambda train: 0.5, record=record)

@@ -27,6 +27,6 @@ def download(raw: Path) -> None:
 def prepare(raw: Path, public: Path, private: Path) -> None:
     frame = pd.read_csv(raw / "penguins.csv")
     disguise, record = Disguise.for_raw(raw), {}
-    frame = disguise.columns(frame, NUMERIC, record)
+    frame = disguise.columns(frame, NUMERIC, "species", record)
     disguise.publish(frame, public, private, target="species", split_seed=23, stratify=True,
                      sample=lambda train: "Adelie", record=record)

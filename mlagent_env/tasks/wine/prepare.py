@@ -24,6 +24,6 @@ def download(raw: Path) -> None:
 def prepare(raw: Path, public: Path, private: Path) -> None:
     frame = pd.read_csv(raw / "wine.csv")
     disguise, record = Disguise.for_raw(raw), {}
-    frame = disguise.columns(frame, [c for c in frame.columns if c != "cultivar"], record)
+    frame = disguise.columns(frame, [c for c in frame.columns if c != "cultivar"], "cultivar", record)
     disguise.publish(frame, public, private, target="cultivar", split_seed=17, stratify=True,
                      sample=lambda train: 0, record=record)

@@ -9,7 +9,7 @@ from sklearn.preprocessing import StandardScaler
 
 train = pd.read_csv("data/train.csv", dtype={"id": str})
 test = pd.read_csv("data/test.csv", dtype={"id": str})
-features = ["age", "children"]
+features = ["yrs_married", "children"]
 
 X_train, X_valid, y_train, y_valid = train_test_split(
     train[features], train["affair"], test_size=0.2, random_state=0, stratify=train["affair"]
