@@ -32,7 +32,7 @@ def policy(step: int) -> str:
         ),
         A.ExecuteScript(script_name="train.py"),
         A.ValidateSubmission(),
-        A.FinalAnswer(final_answer="Replaced the decision tree with an RBF SVM."),
+        A.FinalAnswer(final_answer="Replaced naive Bayes with an RBF SVM."),
     ]
     thought = "Thought: follow the plan.\n"
     return thought + plan[min(step, len(plan) - 1)].to_reply()

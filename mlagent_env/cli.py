@@ -205,12 +205,10 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from mlagent_env.bench import BenchConfig, Benchmark  # noqa: PLC0415
-    from mlagent_env.tasks import get_task, list_tasks  # noqa: PLC0415
+    from mlagent_env.tasks import resolve_tasks  # noqa: PLC0415
 
     cfg = _config(BenchConfig, args)
-    cfg.tasks = _select_tasks(cfg.tasks, list_tasks())
-    for task_id in cfg.tasks:
-        get_task(task_id)
+    cfg.tasks = resolve_tasks(cfg.tasks)
     cfg.policy.check()
     bench = Benchmark(cfg)
     try:
@@ -229,15 +227,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"mlagent-env bench: every episode of {', '.join(failed)} failed", file=sys.stderr)
         return 1
     return 0 if all(r.runs == cfg.runs for r in results) else 1
-
-
-def _select_tasks(names: list[str], specs: list[Any]) -> list[str]:
-    """Task ids, or the groups held-in / held-out / offline."""
-    out: list[str] = []
-    for name in names:
-        group = [s.id for s in specs if s.split == name]
-        out += group if group else [name]
-    return list(dict.fromkeys(out))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,8 @@ so ``parallel`` episodes overlap their env work, not their generation). The outp
 benchmark folder: the same ``results.md``/``results.json`` table, ``plots/scores.png`` and
 ``plots/rewards.png`` as ``mlagent-env bench``, trajectories, and resumption.
 
-``tasks`` takes task ids and the split names ``held-out``, ``held-in`` and ``offline``.
+``tasks`` takes task ids and task groups (``held-out``, ``held-in``, ``offline-held-out``,
+``offline-held-in``, ``offline``; see :func:`mlagent_env.tasks.resolve_tasks`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class EvalConfig:
     model: str = option("runs/rl/final", "a local model folder (played in this process), or the served model's name with base_url")
     base_url: str | None = option(None, "an OpenAI-compatible server (e.g. vLLM) serving the model; None: load it here")
     api_key_env: str = option("OPENAI_API_KEY", "environment variable with the server's API key")
-    tasks: list[str] = option(["held-out"], "task ids and/or split names (held-out, held-in, offline)")
+    tasks: list[str] = option(["held-out"], "task ids and/or groups (held-out, held-in, offline-held-out, offline-held-in, offline)")
     runs: int = option(8, "episodes per task (avg@K, best@K)")
     max_steps: int = option(30, "step budget of an episode")
     parallel: int = option(1, "episodes at a time")
@@ -55,16 +56,10 @@ class EvalConfig:
     allow_fixture: bool = option(False, "allow tasks whose prepared data is a synthetic test fixture (smoke tests)")
 
 
-SPLITS = ("held-out", "held-in", "offline")
-
-
 def resolve_tasks(names: list[str]) -> list[str]:
-    from mlagent_env.tasks import get_task, list_tasks
+    from mlagent_env.tasks import resolve_tasks as resolve
 
-    out: list[str] = []
-    for name in names:
-        ids = [s.id for s in list_tasks() if s.split == name] if name in SPLITS else [get_task(name).id]
-        out += [i for i in ids if i not in out]
+    out = resolve(names)
     if not out:
         raise EvalError(f"no task in {names}")
     return out

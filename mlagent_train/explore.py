@@ -35,7 +35,7 @@ from typing import Any
 from mlagent_env.agents import ChatPolicy, PolicySpec
 from mlagent_env.bench import BenchConfig, Benchmark, TaskResult
 from mlagent_env.errors import MLAgentError
-from mlagent_env.tasks import get_task
+from mlagent_env.tasks import get_task, resolve_tasks
 from mlagent_train.config import option
 from mlagent_train.embed import Embedder, build_embedder, farthest_point_selection
 
@@ -48,7 +48,7 @@ class ExploreError(MLAgentError):
 class ExploreConfig:
     """Options of ``mlagent-train explore``."""
 
-    tasks: list[str] = option(["digits"], "task ids to explore (the paper uses 9 fast held-in tasks)")
+    tasks: list[str] = option(["digits"], "task ids or groups to explore, e.g. offline-held-in (the paper uses 9 fast held-in tasks)")
     output_dir: str = option("runs/explore", "output folder (idea pools and trajectories); re-running resumes")
     idea_base_url: str | None = option(None, "OpenAI-compatible base URL of the idea model, e.g. http://localhost:8000/v1")
     idea_model: str = option("gpt-4o-mini", "model name for idea generation")
@@ -216,12 +216,13 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
             cache.append(build_embedder(cfg.embedder, cfg.embedder_backend))
         return cache[0]
 
-    pools = {t: build_idea_pool(cfg, t, get_embedder, i) for i, t in enumerate(cfg.tasks)}
+    tasks = resolve_tasks(cfg.tasks)
+    pools = {t: build_idea_pool(cfg, t, get_embedder, i) for i, t in enumerate(tasks)}
     bench = BenchConfig(
-        tasks=list(cfg.tasks), policy=expert_spec(cfg), runs=cfg.episodes_per_task, max_steps=cfg.max_steps,
+        tasks=tasks, policy=expert_spec(cfg), runs=cfg.episodes_per_task, max_steps=cfg.max_steps,
         parallel=cfg.parallel, seed=cfg.seed, sandbox=cfg.sandbox, data_dir=cfg.data_dir,
         time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture,
-        reset_options={t: [{"ideas": ideas} for ideas in pools[t]["episodes"]] for t in cfg.tasks},
+        reset_options={t: [{"ideas": ideas} for ideas in pools[t]["episodes"]] for t in tasks},
     )
     results = Benchmark(bench, out / "expert").run(progress=progress)
     return ExploreResult(pools=pools, results=results, trajectories_dir=out / "expert" / "trajectories")

@@ -51,7 +51,7 @@ class RLConfig:
     mode: Literal["step", "episode"] = option("step", "step: states from trajectories, one executed step each (paper); episode: whole episodes with the current policy (baseline, ppo only)")
     model_name_or_path: str = option("runs/sft/final", "the policy to start from (the SFT checkpoint)")
     trajectories: list[str] = option(["runs/explore/expert/trajectories"], "trajectory files or folders with saved states (the states pool)")
-    tasks: list[str] = option([], "tasks whose states are used (empty: every held-in task in the trajectories; offline tasks must be listed)")
+    tasks: list[str] = option([], "tasks or groups whose states are used (empty: every held-in task in the trajectories; offline tasks must be listed, e.g. offline-held-in)")
     allow_held_out: bool = option(False, "allow held-out tasks when they are listed in tasks (normally kept for evaluation)")
     task_balance: Literal["uniform", "proportional"] = option("uniform", "each task gets the same weight, or a weight proportional to its states")
     step_power: float = option(0.0, "state weight (step / episode length) ** step_power: 0 uniform, > 0 favours late steps")

@@ -9,7 +9,8 @@ One entry per step that carries its :class:`~mlagent_env.env.EnvState` (the stat
 prompt was shown) and its chat ``messages`` (rendered by :mod:`mlagent_env.prompt`, copied byte
 for byte). Which tasks are allowed: by default the ``held-in`` tasks only; a task of another
 split (an ``offline`` test task, or a ``held-out`` one on purpose) is used only when it is listed
-explicitly in ``tasks``, and a listed ``held-out`` task needs ``allow_held_out=True``.
+explicitly in ``tasks`` (ids or task groups such as ``offline-held-in``), and a listed held-out
+task (``held-out`` or ``offline-held-out``) needs ``allow_held_out=True``.
 
 Sampling weights: each task gets the same total weight (``task_balance="uniform"``) or a weight
 proportional to its number of states (``"proportional"``); within a task an entry of step ``t``
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlagent_env.errors import MLAgentError
-from mlagent_env.tasks import get_task
+from mlagent_env.tasks import get_task, resolve_tasks
 from mlagent_env.trajectory import iter_records
 from mlagent_train.datasets import trajectory_files
 
@@ -54,7 +55,7 @@ def allowed_task(task_id: str, listed: set[str] | None, allow_held_out: bool) ->
         return False
     if split == "held-in":
         return True
-    if split == "held-out":
+    if split in ("held-out", "offline-held-out"):
         return listed is not None and allow_held_out
     return listed is not None  # offline tasks: only when named
 
@@ -77,7 +78,7 @@ class StatesPool:
         step_power: float = 0.0,
         max_steps_per_episode: int | None = None,
     ) -> StatesPool:
-        listed = set(tasks) if tasks else None
+        listed = set(resolve_tasks(tasks)) if tasks else None
         entries: list[StateEntry] = []
         skipped: Counter[str] = Counter()
         by_episode: dict[tuple[str, str], list[StateEntry]] = defaultdict(list)

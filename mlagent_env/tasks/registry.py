@@ -6,6 +6,11 @@ the agent reads it), ``prepare.py`` (``prepare(raw, public, private)`` and optio
 ``answer_units(ids)``, the unit that the answer split keeps whole) and ``starter/`` (the files
 the agent starts from). Adding a task is adding a folder; nothing central is edited. A task must
 give a reward scale (``mlagent_env.tasks.scale``).
+
+Wherever a list of tasks is accepted, a name may also be a task group: each split
+(``held-in`` and ``held-out``, the paper's tasks; ``offline-held-in`` and ``offline-held-out``, the
+small offline suite split the same way: held-in for SFT and RL, held-out for evaluation only) and
+``offline`` (every offline task). See :func:`resolve_tasks`.
 """
 
 from __future__ import annotations
@@ -94,3 +99,30 @@ def get_task(task_id: str) -> Task:
         close = difflib.get_close_matches(task_id, known, n=3, cutoff=0.6)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         raise TaskNotFound(f"no task {task_id!r}; {hint}known tasks: {', '.join(known)} (mlagent-env list)") from None
+
+
+def task_groups() -> dict[str, list[str]]:
+    """Every task group and its task ids: one group per split, and ``offline`` (all offline tasks)."""
+    groups: dict[str, list[str]] = {}
+    for spec in list_tasks():
+        groups.setdefault(spec.split, []).append(spec.id)
+        if spec.source == "offline" and spec.split != "offline":
+            groups.setdefault("offline", []).append(spec.id)
+    return groups
+
+
+def resolve_tasks(names: Sequence[str]) -> list[str]:
+    """Task ids and group names -> task ids, in order, without repeats. Raises TaskNotFound,
+    listing the groups, for a name that is neither."""
+    groups = task_groups()
+    out: list[str] = []
+    for name in names:
+        if name in groups:
+            ids = groups[name]
+        elif name in _discover():
+            ids = [name]
+        else:
+            known = ", ".join(sorted(groups))
+            raise TaskNotFound(f"no task or task group {name!r}; groups: {known}; tasks: mlagent-env list")
+        out += [i for i in ids if i not in out]
+    return out

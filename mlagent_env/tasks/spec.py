@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Split = Literal["held-in", "held-out", "offline"]
+Split = Literal["held-in", "held-out", "offline", "offline-held-in", "offline-held-out"]
 Source = Literal["mlagentbench", "mle-bench", "offline"]
 
 
@@ -77,7 +77,7 @@ class RawFile(_Strict):
 
 
 class DataSource(_Strict):
-    kind: Literal["sklearn", "kaggle", "torchvision", "ogb", "url", "manual"]
+    kind: Literal["sklearn", "package", "kaggle", "torchvision", "ogb", "url", "manual"]
     name: str = Field(description="Dataset or competition name at the source (e.g. Kaggle competition id).")
     raw_files: list[RawFile] = Field(default_factory=list)
     instructions: str | None = Field(None, description="How to obtain the data by hand, shown when it cannot be fetched.")
@@ -89,7 +89,10 @@ class TaskSpec(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     source: Source
-    split: Split = Field(description="held-in / held-out as in the paper; 'offline' for the small embedded tasks.")
+    split: Split = Field(
+        description="held-in (SFT and RL) / held-out (evaluation only) as in the paper; the small offline tasks split "
+        "the same way as offline-held-in / offline-held-out ('offline': outside both groups)."
+    )
     data_type: Literal["image", "tabular", "text", "graph"]
     task_type: Literal["classification", "regression", "generation"]
     metric: MetricSpec

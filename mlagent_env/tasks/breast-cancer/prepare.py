@@ -1,4 +1,6 @@
-"""breast-cancer: scikit-learn's bundled Wisconsin diagnostic data (569 tumours), no download needed."""
+"""breast-cancer: scikit-learn's bundled Wisconsin diagnostic data (569 tumours), no download needed.
+Published through this install's secret disguise (a secret affine map per column), so that no row
+can be looked up in ``load_breast_cancer()``; see :mod:`mlagent_env.tasks.disguise`."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlagent_env.tasks.splitting import random_ids, seeded_split
+from mlagent_env.tasks.disguise import Disguise
 
 
 def _column(name: str) -> str:
@@ -24,11 +26,7 @@ def download(raw: Path) -> None:
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
     frame = pd.read_csv(raw / "breast_cancer.csv")
-    frame.insert(0, "id", random_ids(len(frame), seed=5690))
-    train, test = seeded_split(frame, test_fraction=0.3, seed=3, stratify="malignant")
-    features = [c for c in frame.columns if c not in ("id", "malignant")]
-    train.to_csv(public / "train.csv", index=False)
-    test[["id", *features]].to_csv(public / "test.csv", index=False)
-    sample = pd.DataFrame({"id": test["id"], "malignant": 0.5})
-    sample.to_csv(public / "sample_submission.csv", index=False)
-    test[["id", "malignant"]].to_csv(private / "answers.csv", index=False)
+    disguise, record = Disguise.for_raw(raw), {}
+    frame = disguise.columns(frame, [c for c in frame.columns if c != "malignant"], "malignant", record)
+    disguise.publish(frame, public, private, target="malignant", split_seed=3, stratify=True,
+                     sample=lambda train: 0.5, record=record)

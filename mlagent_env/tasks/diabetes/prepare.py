@@ -1,4 +1,6 @@
-"""diabetes: scikit-learn's bundled diabetes progression data (442 patients), no download needed."""
+"""diabetes: scikit-learn's bundled diabetes progression data (442 patients), no download needed.
+Published through this install's secret disguise (a secret affine map per column), so that no row
+can be looked up in ``load_diabetes()``; see :mod:`mlagent_env.tasks.disguise`."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlagent_env.tasks.splitting import random_ids, seeded_split
+from mlagent_env.tasks.disguise import Disguise
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 
@@ -21,11 +23,7 @@ def download(raw: Path) -> None:
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
-    frame = pd.read_csv(raw / "diabetes.csv")
-    frame.insert(0, "id", random_ids(len(frame), seed=4421))
-    train, test = seeded_split(frame, test_fraction=0.3, seed=11)
-    train.to_csv(public / "train.csv", index=False)
-    test[["id", *FEATURES]].to_csv(public / "test.csv", index=False)
-    sample = pd.DataFrame({"id": test["id"], "progression": round(float(train["progression"].mean()), 1)})
-    sample.to_csv(public / "sample_submission.csv", index=False)
-    test[["id", "progression"]].to_csv(private / "answers.csv", index=False)
+    disguise, record = Disguise.for_raw(raw), {}
+    frame = disguise.columns(pd.read_csv(raw / "diabetes.csv"), FEATURES, "progression", record)
+    disguise.publish(frame, public, private, target="progression", split_seed=11, stratify=False,
+                     sample=lambda train: round(float(train["progression"].mean()), 1), record=record)

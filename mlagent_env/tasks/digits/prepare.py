@@ -1,4 +1,6 @@
-"""digits: scikit-learn's bundled 8x8 handwritten digits (1,797 images), no download needed."""
+"""digits: scikit-learn's bundled 8x8 handwritten digits (1,797 images), no download needed.
+Published through this install's secret disguise (a secret orientation), so that no row
+can be looked up in ``load_digits()``; see :mod:`mlagent_env.tasks.disguise`."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlagent_env.tasks.splitting import random_ids, seeded_split
+from mlagent_env.tasks.disguise import Disguise
 
 PIXELS = [f"pixel{i}" for i in range(64)]
 
@@ -22,10 +24,9 @@ def download(raw: Path) -> None:
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
     frame = pd.read_csv(raw / "digits.csv")
-    frame.insert(0, "id", random_ids(len(frame), seed=20261126))
-    train, test = seeded_split(frame, test_fraction=0.3, seed=7, stratify="label")
-    train.to_csv(public / "train.csv", index=False)
-    test[["id", *PIXELS]].to_csv(public / "test.csv", index=False)
-    sample = pd.DataFrame({"id": test["id"], "label": 0})
-    sample.to_csv(public / "sample_submission.csv", index=False)
-    test[["id", "label"]].to_csv(private / "answers.csv", index=False)
+    disguise, record = Disguise.for_raw(raw), {}
+    pixels = frame[PIXELS].to_numpy().reshape(-1, 8, 8)
+    images = disguise.images(pixels, frame["label"].to_numpy(), record=record)
+    frame[PIXELS] = images.reshape(len(frame), 64)
+    disguise.publish(frame, public, private, target="label", split_seed=7, stratify=True,
+                     sample=lambda train: 0, record=record)

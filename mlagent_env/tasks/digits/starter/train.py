@@ -1,9 +1,9 @@
-"""Baseline for the digits task: a shallow decision tree on the raw pixels."""
+"""Baseline for the digits task: Gaussian naive Bayes on the raw pixels."""
 
 import pandas as pd
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.naive_bayes import GaussianNB
 
 train = pd.read_csv("data/train.csv", dtype={"id": str})
 test = pd.read_csv("data/test.csv", dtype={"id": str})
@@ -12,7 +12,7 @@ features = [c for c in train.columns if c.startswith("pixel")]
 X_train, X_valid, y_train, y_valid = train_test_split(
     train[features], train["label"], test_size=0.2, random_state=0, stratify=train["label"]
 )
-model = DecisionTreeClassifier(max_depth=6, random_state=0)
+model = GaussianNB()
 model.fit(X_train, y_train)
 print(f"validation accuracy: {accuracy_score(y_valid, model.predict(X_valid)):.4f}")
 
