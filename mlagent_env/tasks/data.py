@@ -41,7 +41,9 @@ from mlagent_env.errors import DataUnavailable, TaskNotPrepared
 from mlagent_env.tasks.acquire import RawLayout, unpack
 from mlagent_env.tasks.registry import Task
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+"""Bumped when prepared data changes meaning (2: offline tasks disguised, answers split by unit):
+older preparations count as not prepared and are made again."""
 SAMPLE_SUBMISSION = "sample_submission.csv"
 FIXTURE_MARKER = "MLAGENT_FIXTURE"
 """A file that fixture generators write into the raw folder: data prepared from it is marked
@@ -105,7 +107,12 @@ def task_paths(task_id: str, data_dir: str | Path | None = None) -> TaskPaths:
 
 def is_prepared(task_id: str, data_dir: str | Path | None = None) -> bool:
     p = task_paths(task_id, data_dir)
-    return p.manifest.is_file() and p.answers_reward.is_file() and p.answers_final.is_file()
+    if not (p.manifest.is_file() and p.answers_reward.is_file() and p.answers_final.is_file()):
+        return False
+    try:
+        return json.loads(p.manifest.read_text(encoding="utf-8")).get("version") == MANIFEST_VERSION
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def sha256_file(path: Path) -> str:
