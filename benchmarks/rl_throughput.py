@@ -7,7 +7,7 @@ executing.
 One round is what one RL step does: ``states`` states are drawn from the states pool (scripted
 digits trajectories with saved states), the policy samples ``generations`` replies for each
 (:class:`mlagent_train.ppo.Generator`, a tiny random model unless ``--model`` is given), and the
-replies are executed from their restored states by :class:`mlagent_train.rollout.StepExecutor`
+replies are executed from their restored states by :class:`mlagent_train.local_executor.LocalExecutor`
 (local sandboxes) with ``--sandboxes 1`` and ``2``. Two workloads:
 
 * ``model``: the model's own replies are executed (a random tiny model writes garbage, so these
@@ -84,7 +84,7 @@ def main() -> int:
 
     from mlagent_train.ppo import Generator
     from mlagent_train.rl import RLConfig, load_tokenizer
-    from mlagent_train.rollout import StepExecutor
+    from mlagent_train.local_executor import LocalExecutor
     from mlagent_train.states import StatesPool
     from mlagent_train.tiny import build_tiny_model
 
@@ -108,7 +108,7 @@ def main() -> int:
         gen.sample([gen.prompt_ids(pool.entries[0].messages)])  # warm-up
         for workload in ("model", "mix"):
             for n in (1, 2):
-                with StepExecutor(sandbox="local", data_dir=str(data_dir), num_sandboxes=n, timeout_s=600) as ex:
+                with LocalExecutor(sandbox="local", data_dir=str(data_dir), num_sandboxes=n) as ex:
                     ex.run([pool.entries[0].state] * n, [MIX[0]] * n)  # envs created before timing
                     results[workload][n] = measure(gen, pool, ex, args.rounds, args.states, args.generations, workload, 0)
 

@@ -7,7 +7,7 @@
 ``mode: step`` (the paper's step-wise RL): prompts are states drawn from the states pool
 (:mod:`mlagent_train.states`: expert trajectories, one entry per saved step); the policy samples
 ``num_generations`` replies per state; each reply is executed from that restored state in its own
-sandbox (:class:`mlagent_train.rollout.StepExecutor`: a pool of envs, a thread pool, timeouts)
+sandbox (an :class:`mlagent_train.executor.Executor`: per-reply timeouts, errors as rewards)
 and the env's unified reward of that one step is its reward. GRPO gets it through a TRL reward
 function whose ``state`` column is the EnvState; PPO calls the same executor.
 
@@ -61,8 +61,7 @@ class RLConfig:
     sandbox: str = option("auto", "sandbox of the executed replies: auto | docker | local")
     data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
     num_sandboxes: int = option(8, "replies executed at once (one sandbox each)")
-    rollout_timeout_s: float = option(900.0, "a batch of executions taking longer scores timeout_reward for the late ones")
-    timeout_reward: float = option(0.0, "reward of a reply whose execution did not finish in rollout_timeout_s")
+    rollout_timeout_s: float | None = option(None, "per-reply limit, counted from the reply's own start; a reply past it is killed and scored corner_case (unset: each task's exec_timeout_s + 60 s; never below exec_timeout_s)")
     episode_max_steps: int = option(10, "mode=episode: step budget of an episode")
     # generation
     num_generations: int = option(8, "replies sampled per state (the GRPO group size; PPO samples as many)")
@@ -166,10 +165,11 @@ def build_states_pool(cfg: RLConfig) -> Any:
 
 
 def build_executor(cfg: RLConfig) -> Any:
-    from mlagent_train.rollout import StepExecutor
+    from mlagent_train.local_executor import LocalExecutor
 
-    return StepExecutor(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
-                        timeout_s=cfg.rollout_timeout_s, timeout_reward=cfg.timeout_reward)
+    return LocalExecutor(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
+                         timeout_s=cfg.rollout_timeout_s,
+                         env_max_steps=cfg.episode_max_steps if cfg.mode == "episode" else 1000)
 
 
 def load_tokenizer(path: str) -> Any:
@@ -247,13 +247,9 @@ def build_grpo_trainer(cfg: RLConfig, reward_func: Any, dataset: Any, report_to:
                        processing_class=tok, peft_config=peft_config)
 
 
-def run_grpo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, Any, list[dict[str, Any]]]:
+def run_grpo(cfg: RLConfig, out: Path, report_to: str, pool: Any, executor: Any) -> tuple[int, Any, list[dict[str, Any]]]:
     from mlagent_train.rollout import EnvReward, RewardLog
 
-    if cfg.mode != "step":
-        raise RLError("mode=episode is implemented for algo=ppo (the same update code for both modes); "
-                      "use --algo ppo --set mode=episode for the episode-wise baseline")
-    pool = build_states_pool(cfg)
     prompts_per_step = max(1, cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps // cfg.num_generations)
     n = cfg.num_states or max(len(pool.entries), cfg.max_steps * prompts_per_step)
     dataset = pool.to_dataset(n, seed=cfg.seed)
@@ -263,22 +259,18 @@ def run_grpo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, Any, list[d
         rollouts.unlink(missing_ok=True)
     else:
         truncate_rollouts(rollouts, int(resume.name.split("-")[-1]))
-    executor = build_executor(cfg)
-    try:
-        trainer = build_grpo_trainer(cfg, EnvReward(executor, RewardLog(rollouts)), dataset, report_to)
-        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-        final = out / "final"
-        if cfg.use_lora:  # the adapter beside, the merged model in final/ (what eval and vLLM load)
-            trainer.save_model(str(out / "final-adapter"))
-            if trainer.is_world_process_zero():
-                trainer.model.merge_and_unload().save_pretrained(final)
-        else:
-            trainer.save_model(str(final))
+    trainer = build_grpo_trainer(cfg, EnvReward(executor, RewardLog(rollouts)), dataset, report_to)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    final = out / "final"
+    if cfg.use_lora:  # the adapter beside, the merged model in final/ (what eval and vLLM load)
+        trainer.save_model(str(out / "final-adapter"))
         if trainer.is_world_process_zero():
-            trainer.processing_class.save_pretrained(final)
-        return trainer.state.global_step, trainer, trainer.state.log_history
-    finally:
-        executor.close()
+            trainer.model.merge_and_unload().save_pretrained(final)
+    else:
+        trainer.save_model(str(final))
+    if trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(final)
+    return trainer.state.global_step, trainer, trainer.state.log_history
 
 
 # ------------------------------------------------------------------------------------- entry
@@ -292,6 +284,9 @@ def run_rl(cfg: RLConfig) -> RLResult:
     trajectory_files(cfg.trajectories)  # a missing trajectory path fails before anything is written
     if cfg.algo not in ("grpo", "ppo"):
         raise RLError(f"algo must be grpo or ppo, not {cfg.algo!r}")
+    if cfg.algo == "grpo" and cfg.mode != "step":
+        raise RLError("mode=episode is implemented for algo=ppo (the same update code for both modes); "
+                      "use --algo ppo --set mode=episode for the episode-wise baseline")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     report_to, note = resolve_report_to(cfg.report_to)
@@ -300,12 +295,18 @@ def run_rl(cfg: RLConfig) -> RLResult:
     main = process_rank() == 0
     if main:
         (out / "rl_config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    if cfg.algo == "grpo":
-        step, _, history = run_grpo(cfg, out, report_to)
-    else:
-        from mlagent_train.ppo import run_ppo
+    pool = build_states_pool(cfg)
+    executor = build_executor(cfg)
+    try:
+        executor.warm_up(pool.tasks)  # data, limits and sandboxes are checked before any model loads
+        if cfg.algo == "grpo":
+            step, _, history = run_grpo(cfg, out, report_to, pool, executor)
+        else:
+            from mlagent_train.ppo import run_ppo
 
-        step, history = run_ppo(cfg, out, report_to)
+            step, history = run_ppo(cfg, out, report_to, pool, executor)
+    finally:
+        executor.close()
     plot = out / "reward_curve.png"
     if not main:  # the other processes' replies are in their own rollouts files; the main one summarises
         return RLResult(output_dir=out, final_dir=out / "final", global_step=step,

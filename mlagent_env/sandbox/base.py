@@ -85,6 +85,11 @@ class Sandbox(Protocol):
         """The interpreter that runs the agent's scripts inside this sandbox."""
         ...
 
+    @property
+    def answers_readable(self) -> bool:
+        """True when agent code in this sandbox can read the task's private answers."""
+        ...
+
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
         """Run ``argv`` with the workspace as working directory. Kill the whole process tree after
         ``timeout_s`` seconds (``timed_out=True``). Output is truncated head + tail with a marker."""

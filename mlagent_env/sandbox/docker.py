@@ -629,6 +629,11 @@ class DockerSandbox(SandboxLifecycle):
         return "python"
 
     @property
+    def answers_readable(self) -> bool:
+        """The answers are never mounted into the container."""
+        return False
+
+    @property
     def container_id(self) -> str:
         return self._handle.id
 

@@ -244,6 +244,11 @@ class LocalSandbox(SandboxLifecycle):
     def python(self) -> str:
         return self._python
 
+    @property
+    def answers_readable(self) -> bool:
+        """Plain processes read every host file; bwrap masks the answers, but not yet as root."""
+        return self.isolation == "process" or os.geteuid() == 0
+
     def exec(self, argv: Sequence[str], timeout_s: float) -> ExecResult:
         self._check_open()
         self._ensure_workspace()
