@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from mlagent_env.agents.factory import PolicySpec, build_policy
 from mlagent_env.errors import MLAgentError
+from mlagent_env.readable_answers import check_readable_answers, env_answers_readable
 from mlagent_env.runner import EpisodeResult, run_episode
 from mlagent_env.tasks import get_task
 from mlagent_env.tasks.data import is_fixture, is_prepared, prepare_task
@@ -60,6 +61,7 @@ class BenchConfig:
     time_limit_s: float = 5 * 3600.0
     exec_timeout_s: float | None = None
     allow_fixture: bool = False
+    allow_readable_answers: bool = False
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     reset_options: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Per task, per run: options for ``env.reset`` (e.g. ``{"ideas": [...]}`` for exploration)."""
@@ -119,6 +121,9 @@ class Benchmark:
         self._check_config()
         for task_id in self.config.tasks:
             self._ensure_data(task_id)
+        readable = env_answers_readable(self.config.tasks[0], sandbox=self.config.sandbox, data_dir=self.config.data_dir,
+                                        **self.config.env_kwargs) if self.config.tasks else False
+        note = check_readable_answers(readable, self.config.allow_readable_answers, "mlagent-env bench")
         todo = [
             (ti, task_id, k)
             for ti, task_id in enumerate(self.config.tasks)
@@ -145,6 +150,8 @@ class Benchmark:
             raise errors[0]
         results = self.collect()
         self.write_report(results)
+        if note:  # the report says so, first
+            (self.out / "results.md").write_text(f"> {note}\n\n" + (self.out / "results.md").read_text())
         return results
 
     def _episode(self, task_index: int, task_id: str, run: int) -> None:

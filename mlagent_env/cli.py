@@ -11,6 +11,7 @@ from typing import Any, Callable
 import gymnasium as gym
 
 from mlagent_env.errors import MLAgentError
+from mlagent_env.readable_answers import OPT_IN_HELP
 
 
 def _make_env(args: argparse.Namespace, task_id: str, **extra: Any) -> gym.Env[str, str]:
@@ -143,7 +144,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     config = BenchConfig(
         tasks=tasks, policy=_policy_spec(args), runs=args.runs, max_steps=args.max_steps, parallel=args.parallel,
         seed=args.seed, sandbox=args.sandbox, data_dir=args.data_dir, allow_fixture=args.allow_fixture,
-        exec_timeout_s=args.exec_timeout_s, time_limit_s=args.time_limit_s,
+        allow_readable_answers=args.allow_readable_answers, exec_timeout_s=args.exec_timeout_s, time_limit_s=args.time_limit_s,
     )
     results = Benchmark(config, args.out).run(progress=not args.quiet)
     print((Path(args.out) / "results.md").read_text())
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exec-timeout-s", type=float, default=None)
     p.add_argument("--time-limit-s", type=float, default=5 * 3600.0)
     p.add_argument("--allow-fixture", action="store_true", help="allow synthetic fixture data (smoke tests only)")
+    p.add_argument("--allow-readable-answers", action="store_true", help=OPT_IN_HELP)
     p.add_argument("--out", required=True, help="output folder; an interrupted run resumes there")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)

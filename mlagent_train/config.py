@@ -36,23 +36,54 @@ def option(default: Any, help: str, **kwargs: Any) -> Any:
     return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """``--config``, ``--set`` and one ``--<field>`` option per dataclass field (help from the field)."""
+def add_config_arguments(parser: argparse.ArgumentParser, *classes: type) -> None:
+    """``--config``, ``--set`` and one ``--<field>`` option per dataclass field (help from the field);
+    with several classes (a stage with one config per algorithm), each field once."""
     parser.add_argument("--config", help="a YAML file with options of this stage")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one option (repeatable); the value is parsed as YAML")
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
-        parser.add_argument(f"--{f.name}", dest=f"opt_{f.name}", default=argparse.SUPPRESS, metavar="VALUE",
-                            help=f"{f.metadata.get('help', '')} (default: {default!r})")
+    seen: set[str] = set()
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            if f.name in seen:
+                continue
+            seen.add(f.name)
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
+            owners = [c.__name__ for c in classes if f.name in {g.name for g in dataclasses.fields(c)}]
+            only = f" [{', '.join(owners)} only]" if len(owners) < len(classes) else ""
+            parser.add_argument(f"--{f.name}", dest=f"opt_{f.name}", default=argparse.SUPPRESS, metavar="VALUE",
+                                help=f"{f.metadata.get('help', '')} (default: {default!r}){only}")
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace) -> T:
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    stray = sorted(k[4:] for k in vars(args) if k.startswith("opt_") and k[4:] not in fields)
+    if stray:
+        raise ConfigError(f"option(s) {stray} do not apply to {cls.__name__}; known: {sorted(fields)}")
     overrides = list(args.set)
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if hasattr(args, f"opt_{f.name}"):
-            overrides.append(f"{f.name}={getattr(args, f'opt_{f.name}')}")
+    for name in sorted(fields):
+        if hasattr(args, f"opt_{name}"):
+            overrides.append(f"{name}={getattr(args, f'opt_{name}')}")
     return load_config(cls, args.config, overrides)
+
+
+def given_value(args: argparse.Namespace, name: str, default: Any) -> Any:
+    """One option's value from the command line before the config class is known (e.g. ``algo``):
+    ``--<name>``, else the last ``--set name=...``, else the YAML file's, else ``default``."""
+    if hasattr(args, f"opt_{name}"):
+        return yaml.safe_load(str(getattr(args, f"opt_{name}")))
+    for item in reversed(args.set):
+        key, sep, raw = item.partition("=")
+        if sep and key.strip() == name:
+            return yaml.safe_load(raw)
+    if args.config:
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return default  # load_config reports the file's problem
+        if isinstance(loaded, dict) and name in loaded:
+            return loaded[name]
+    return default
 
 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:

@@ -50,6 +50,8 @@ class ScoredReply:
     valid: bool
     env_s: float
     observation: str = ""
+    metric: float | None = None
+    """The submission's score on the reward split when this step produced a new one."""
     error: str | None = None
     """Why the env did not score this reply itself (an exception, the per-reply timeout)."""
     next_state: str | None = None

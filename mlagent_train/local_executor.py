@@ -240,7 +240,7 @@ class LocalExecutor:
                 return None
         self._give(job.task_id, env)
         return ScoredReply(task_id=job.task_id, reward=float(reward), reward_kind=info["reward_kind"],
-                           valid=bool(info["valid"]), env_s=time.perf_counter() - start, observation=obs,
+                           valid=bool(info["valid"]), env_s=time.perf_counter() - start, observation=obs, metric=info["metric"],
                            next_state=next_state, next_messages=info["messages"] if job.keep_state else None,
                            done=bool(terminated or truncated))
 

@@ -44,15 +44,12 @@ import torch
 from torch import nn
 
 from mlagent_train.config import auto_flag
-from mlagent_train.rl import (
-    RLConfig,
-    RLError,
-    load_tokenizer,
-    resume_checkpoint,
-    truncate_rollouts,
-)
 from mlagent_train.executor import Executor, ScoredReply
+from mlagent_train.model_setup import load_tokenizer, lora_config
+from mlagent_train.rl_config import PPOStageConfig, RLConfig, RLError
+from mlagent_train.rl_outputs import resume_checkpoint, truncate_rollouts, write_card
 from mlagent_train.rollout import RewardLog
+from mlagent_train.states import StatesPool
 
 
 class ValueHead(nn.Module):
@@ -169,7 +166,7 @@ class Generator:
         return completions, texts
 
 
-def rollout_steps(gen: Generator, executor: Executor, pool: Any, cfg: RLConfig, iteration: int) -> Rollout:
+def rollout_steps(gen: Generator, executor: Executor, pool: StatesPool, cfg: PPOStageConfig, iteration: int) -> Rollout:
     """Step-wise: sampled states x ``num_generations`` replies, each executed from its state."""
     entries = pool.sample(cfg.prompts_per_step, seed=cfg.seed * 100_003 + iteration)
     prompts, states = [], []
@@ -185,7 +182,7 @@ def rollout_steps(gen: Generator, executor: Executor, pool: Any, cfg: RLConfig, 
     return Rollout(prompts, completions, [o.reward for o in outcomes], outcomes, gen_s=t1 - t0, env_s=t2 - t1)
 
 
-def rollout_episodes(gen: Generator, executor: Executor, pool: Any, cfg: RLConfig, iteration: int) -> Rollout:
+def rollout_episodes(gen: Generator, executor: Executor, pool: StatesPool, cfg: PPOStageConfig, iteration: int) -> Rollout:
     """Episode-wise baseline: whole episodes from the task's start, played in lockstep (one
     generation batch per round; each step is executed from the episode's last state by the
     executor, like a step-wise reply); every step's reward is its episode's return (mean step
@@ -229,7 +226,7 @@ def rollout_episodes(gen: Generator, executor: Executor, pool: Any, cfg: RLConfi
 
 
 def _save(path: Path, model: Any, tok: Any, v_head: ValueHead, opt: torch.optim.Optimizer, iteration: int,
-          history: list[dict[str, Any]], limit: int) -> None:
+          history: list[dict[str, Any]], limit: int, card: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
@@ -237,6 +234,7 @@ def _save(path: Path, model: Any, tok: Any, v_head: ValueHead, opt: torch.optim.
     torch.save(v_head.state_dict(), tmp / "value_head.pt")
     torch.save(opt.state_dict(), tmp / "optimizer.pt")
     (tmp / "ppo_state.json").write_text(json.dumps({"global_step": iteration, "log_history": history}))
+    write_card(tmp, card)
     shutil.rmtree(path, ignore_errors=True)
     tmp.replace(path)
     ckpts = sorted((p for p in path.parent.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
@@ -245,9 +243,11 @@ def _save(path: Path, model: Any, tok: Any, v_head: ValueHead, opt: torch.optim.
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_ppo(cfg: RLConfig, out: Path, report_to: str, pool: Any, executor: Executor) -> tuple[int, list[dict[str, Any]]]:
+def run_ppo(cfg: PPOStageConfig, out: Path, report_to: str, pool: StatesPool, executor: Executor, card: str,
+            readable: bool = False) -> tuple[int, list[dict[str, Any]]]:
     """Train with PPO as described in the module docstring on states of ``pool`` executed by
-    ``executor`` (closed by the caller); returns (iterations, log history)."""
+    ``executor`` (closed by the caller); returns (iterations, log history). ``card`` goes into
+    every checkpoint and ``final/``; ``readable`` marks every logged row ``answers_readable``."""
     from transformers import AutoModelForCausalLM
 
     if cfg.num_generations < 1 or cfg.prompts_per_step < 1:
@@ -262,14 +262,12 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str, pool: Any, executor: Execu
     dtype = torch.bfloat16 if bf16 else torch.float32
     model: Any = AutoModelForCausalLM.from_pretrained(source if not cfg.use_lora else cfg.model_name_or_path, dtype=dtype)
     if cfg.use_lora:
-        from peft import LoraConfig, PeftModel, get_peft_model
+        from peft import PeftModel, get_peft_model
 
         if resume:
             model = PeftModel.from_pretrained(model, str(resume), is_trainable=True)
         else:
-            targets: Any = "all-linear" if cfg.lora_target_modules == ["all-linear"] else cfg.lora_target_modules
-            model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=targets,
-                                                     task_type="CAUSAL_LM"))
+            model = get_peft_model(model, lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_target_modules))
     model.to(device)
     if auto_flag(cfg.gradient_checkpointing, "gradient_checkpointing", gpu):
         model.gradient_checkpointing_enable()
@@ -377,7 +375,7 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str, pool: Any, executor: Execu
 
             var_y = float(returns.var()) if N > 1 else 0.0
             explained_var = math.nan if var_y == 0 else 1 - float((returns - old_values).var()) / var_y
-            row: dict[str, Any] = {"step": iteration, **{k: sum(v) / len(v) for k, v in stats.items()},
+            row: dict[str, Any] = {"step": iteration, **({"answers_readable": True} if readable else {}), **{k: sum(v) / len(v) for k, v in stats.items()},
                                    "reward": float(rewards.mean()), "score": float(scores.mean()),
                                    "kl_ref": float(kl.mean()), "value": float(old_values.mean()),
                                    "explained_variance": explained_var, **metrics,
@@ -392,7 +390,8 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str, pool: Any, executor: Execu
                 print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
                                   if not k.startswith("reward_kind/") or v}))
             if cfg.save_steps and iteration % cfg.save_steps == 0:
-                _save(out / f"checkpoint-{iteration}", model, tok, v_head, opt, iteration, history, cfg.save_total_limit)
+                _save(out / f"checkpoint-{iteration}", model, tok, v_head, opt, iteration, history, cfg.save_total_limit,
+                      card)
     finally:
         if writer is not None:
             writer.close()
@@ -401,5 +400,6 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str, pool: Any, executor: Execu
     to_save = model.merge_and_unload() if cfg.use_lora else model
     to_save.save_pretrained(final)
     tok.save_pretrained(final)
+    write_card(final, card)
     torch.save(v_head.state_dict(), final / "value_head.pt")
     return (history[-1]["step"] if history else start), history

@@ -54,7 +54,7 @@ class RewardLog:
                 with open(self.path, "a", encoding="utf-8") as f:
                     for i, o in enumerate(outcomes):
                         row = {"step": step, "task_id": o.task_id, "reward_kind": o.reward_kind, "reward": o.reward,
-                               "env_s": round(o.env_s, 4), **({k: v[i] for k, v in (extra or {}).items()})}
+                               "metric": o.metric, "env_s": round(o.env_s, 4), **({k: v[i] for k, v in (extra or {}).items()})}
                         if o.error is not None:
                             row["error"] = o.error
                         f.write(json.dumps(row) + "\n")
@@ -72,16 +72,18 @@ class EnvReward:
 
     __name__ = "unified_reward"
 
-    def __init__(self, executor: Executor, log: RewardLog | None = None) -> None:
+    def __init__(self, executor: Executor, log: RewardLog | None = None, marks: dict[str, float] | None = None) -> None:
         self.executor = executor
         self.log = log or RewardLog()
+        self.marks = dict(marks or {})
+        """Constant metrics logged with every call (``answers_readable`` on a run that opted in)."""
 
     def __call__(self, prompts: list[Any], completions: list[Any], state: list[str], log_metric: Any = None,
                  trainer_state: Any = None, **kwargs: Any) -> list[float]:
         replies = [completion_text(c) for c in completions]
         outcomes = self.executor.run(list(state), replies)
         step = int(getattr(trainer_state, "global_step", 0) or 0) + 1
-        metrics = self.log.record(step, outcomes)
+        metrics = {**self.log.record(step, outcomes), **self.marks}
         if log_metric is not None:
             for name, value in metrics.items():
                 log_metric(name, value)
