@@ -78,7 +78,7 @@ class Executor(Protocol):
     @property
     def answers_readable(self) -> bool:
         """True when agent code in this executor's sandboxes can read a task's private answers
-        (known after :meth:`warm_up`)."""
+        (known after :meth:`warm_up`; True before it)."""
         ...
 
     def warm_up(self, task_ids: Sequence[str]) -> None:

@@ -93,6 +93,7 @@ class LocalExecutor:
         self.env_max_steps = env_max_steps
         self.reward_config = RewardConfig.model_validate(self.env_kwargs.get("reward_config") or {})
         self._readable: set[str] = set()
+        self._warmed = False
         self._idle: dict[str, queue.SimpleQueue[gym.Env[str, str]]] = {}
         self._lock = threading.Lock()
         self._threads = ThreadPoolExecutor(max_workers=self.num_sandboxes, thread_name_prefix="mlagent-rollout")
@@ -101,6 +102,8 @@ class LocalExecutor:
     # ------------------------------------------------------------------ the Executor protocol
     @property
     def answers_readable(self) -> bool:
+        if not self._warmed:  # nothing is known before warm_up: assume the worst
+            return True
         return bool(self._readable)
 
     @property
@@ -115,6 +118,7 @@ class LocalExecutor:
             env.reset()
             self._note_sandbox(task_id, env)
             self._give(task_id, env)
+        self._warmed = True
 
     def run(self, states: Sequence[str], replies: Sequence[str], *, keep_state: bool = False) -> list[ScoredReply]:
         if len(states) != len(replies):

@@ -124,6 +124,38 @@ def test_ppo_episode_wise_baseline_trains_every_step_with_its_episodes_return(ti
     assert ep.summary["mode"] == "episode"
 
 
+def smoke_args(algo: str, model: Path, trajectories: Path, data_dir: Path, out: Path, steps: int) -> list[str]:
+    common = ["rl", "--algo", algo, "--model_name_or_path", str(model), "--trajectories", f"[{trajectories / 'digits'}]",
+              "--tasks", "[digits]", "--output_dir", str(out), "--sandbox", "local", "--allow_readable_answers", "true",
+              "--data_dir", str(data_dir), "--num_sandboxes", "2", "--num_generations", "2",
+              "--max_completion_length", "8", "--max_steps", str(steps), "--save_steps", "2", "--use_cpu", "true",
+              "--report_to", "none", "--seed", "0"]
+    if algo == "grpo":
+        return common + ["--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "1"]
+    return common + ["--prompts_per_step", "1", "--mini_batch_size", "2", "--ppo_epochs", "1"]
+
+
+@pytest.mark.parametrize("algo", ["grpo", "ppo"])
+def test_rl_cli_trains_writes_cards_and_resumes(algo: str, tiny_base: Path, trajectories: Path, data_dir: Path,
+                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlagent_train.cli import main
+
+    out = tmp_path / algo
+    assert main(smoke_args(algo, tiny_base, trajectories, data_dir, out, 2)) == 0
+    captured = capsys.readouterr()
+    assert "READABLE ANSWERS" in captured.out and "READABLE ANSWERS" in captured.err  # the opt-in is said
+    for folder in (out / "final", out / "checkpoint-2"):
+        assert "READABLE ANSWERS" in (folder / "training_card.md").read_text()
+    history = json.loads((out / "log_history.json").read_text())
+    assert any(h.get("answers_readable") for h in history)
+    summary = json.loads((out / "reward_kinds.json").read_text())
+    assert summary["answers_readable"] and summary["scored_replies"] == 4
+    assert main(smoke_args(algo, tiny_base, trajectories, data_dir, out, 3)) == 0  # resumes from checkpoint-2
+    rows = [json.loads(x) for x in (out / "rollouts.jsonl").read_text().splitlines()]
+    assert sorted({r["step"] for r in rows}) == [1, 2, 3] and len(rows) == 3 * 2
+    assert all("metric" in r for r in rows)
+
+
 def test_example_rl_configs_load_with_overrides() -> None:
     from mlagent_train.config import load_config
     from mlagent_train.rl import GRPOStageConfig, PPOStageConfig
