@@ -44,6 +44,7 @@ from mlagent_env.agents.factory import PolicySpec, build_policy
 from mlagent_env.config import option
 from mlagent_env.errors import MLAgentError
 from mlagent_env.plots import marker, pyplot, readable_axes
+from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.runner import EpisodeResult, Interrupted, run_episode
 from mlagent_env.tasks import get_task
 from mlagent_env.tasks.data import is_fixture, is_prepared, prepare_task
@@ -63,7 +64,7 @@ class BenchError(MLAgentError):
 class BenchConfig:
     """What ``mlagent-env bench`` runs; every field is a command-line option and a YAML key."""
 
-    tasks: list[str] = option(["digits"], "task ids, or the groups held-in / held-out / offline")
+    tasks: list[str] = option(["digits"], "task ids and groups: held-in, held-out, offline-held-in, offline-held-out, offline")
     policy: PolicySpec = option(PolicySpec(), "scripted | baseline | replay:PATH | http | python; "
                                 "its settings are the --policy.* options")
     runs: int = option(8, "episodes per task (K)")
@@ -76,6 +77,7 @@ class BenchConfig:
     time_limit_s: float = option(5 * 3600.0, "wall-clock budget of one episode")
     exec_timeout_s: float | None = option(None, "timeout of one script run (default: the task's)")
     allow_fixture: bool = option(False, "allow synthetic fixture data (smoke tests only)")
+    allow_readable_answers: bool = option(False, OPT_IN_HELP)
     rerun_errors: bool = option(True, "on resume, play again the episodes that ended in an error")
     env_kwargs: dict[str, Any] = option({}, "extra keyword arguments of gym.make")
     reset_options: dict[str, list[dict[str, Any]]] = option(
@@ -150,6 +152,9 @@ class Benchmark:
         self._check_config()
         for task_id in self.config.tasks:
             self._ensure_data(task_id)
+        readable = env_answers_readable(self.config.tasks[0], sandbox=self.config.sandbox, data_dir=self.config.data_dir,
+                                        **self.config.env_kwargs) if self.config.tasks else False
+        note = check_readable_answers(readable, self.config.allow_readable_answers, "mlagent-env bench")
         todo = [
             (ti, task_id, k)
             for ti, task_id in enumerate(self.config.tasks)
@@ -167,6 +172,8 @@ class Benchmark:
             raise crashes[0]
         results = self.collect()
         self.write_report(results)
+        if note:  # the report says so, first
+            (self.out / "results.md").write_text(f"> {note}\n\n" + (self.out / "results.md").read_text())
         return results
 
     def _play(self, todo: list[tuple[int, str, int]], bar: Any) -> list[BaseException]:

@@ -40,27 +40,36 @@ def option(default: Any, help: str, **kwargs: Any) -> Any:
     return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
+def add_config_arguments(parser: argparse.ArgumentParser, *classes: type, prefix: str = "") -> None:
     """``--config``, ``--set`` and one ``--<field>`` option per dataclass field (help from the
-    field, default shown); a nested config dataclass adds ``--<field>.<sub>`` options too."""
+    field, default shown); a nested config dataclass adds ``--<field>.<sub>`` options too. With
+    several classes (a command with one config per algorithm) each field comes once, and the help
+    says which classes have it."""
     if not prefix:
         parser.add_argument("--config", help="a YAML file with options of this command")
         parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override one option (repeatable); the value is parsed as YAML")
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        name = prefix + f.name
-        help_text = f.metadata.get("help", "")
-        nested = _config_class(hints[f.name])
-        if nested is not None:
-            if hasattr(nested, "shorthand"):
-                parser.add_argument(*_spellings(name), dest=f"opt_{name}", default=argparse.SUPPRESS, metavar="VALUE",
-                                    help=f"{help_text} (default: {_default(f)!r})")
-            add_config_arguments(parser, nested, prefix=name + ".")
-            continue
-        many = typing.get_origin(hints[f.name]) is list
-        parser.add_argument(*_spellings(name), dest=f"opt_{name}", default=argparse.SUPPRESS, metavar="VALUE",
-                            nargs="+" if many else None, help=f"{help_text} (default: {_default(f)!r})")
+    seen: set[str] = set()
+    for cls in classes:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name in seen:
+                continue
+            seen.add(f.name)
+            name = prefix + f.name
+            owners = [c.__name__ for c in classes if f.name in {g.name for g in dataclasses.fields(c)}]
+            only = f" [{', '.join(owners)} only]" if len(owners) < len(classes) else ""
+            help_text = f.metadata.get("help", "")
+            nested = _config_class(hints[f.name])
+            if nested is not None:
+                if hasattr(nested, "shorthand"):
+                    parser.add_argument(*_spellings(name), dest=f"opt_{name}", default=argparse.SUPPRESS,
+                                        metavar="VALUE", help=f"{help_text} (default: {_default(f)!r}){only}")
+                add_config_arguments(parser, nested, prefix=name + ".")
+                continue
+            many = typing.get_origin(hints[f.name]) is list
+            parser.add_argument(*_spellings(name), dest=f"opt_{name}", default=argparse.SUPPRESS, metavar="VALUE",
+                                nargs="+" if many else None, help=f"{help_text} (default: {_default(f)!r}){only}")
 
 
 def _spellings(name: str) -> list[str]:
@@ -79,6 +88,10 @@ def _config_class(hint: Any) -> type | None:
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace) -> T:
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    stray = sorted({k[4:] for k in vars(args) if k.startswith("opt_") and k[4:].split(".")[0] not in fields})
+    if stray:
+        raise ConfigError(f"option(s) {stray} do not apply to {cls.__name__}; known: {sorted(fields)}")
     overrides = list(args.set)
     for key, value in vars(args).items():
         if key.startswith("opt_"):
@@ -86,6 +99,25 @@ def config_from_args(cls: type[T], args: argparse.Namespace) -> T:
                 value = value[0] if len(value) == 1 else "[" + ", ".join(value) + "]"
             overrides.append(f"{key[4:]}={value}")
     return load_config(cls, args.config, overrides)
+
+
+def given_value(args: argparse.Namespace, name: str, default: Any) -> Any:
+    """One option's value from the command line before the config class is known (e.g. ``algo``):
+    ``--<name>``, else the last ``--set name=...``, else the YAML file's, else ``default``."""
+    if hasattr(args, f"opt_{name}"):
+        return yaml.safe_load(str(getattr(args, f"opt_{name}")))
+    for item in reversed(args.set):
+        key, sep, raw = item.partition("=")
+        if sep and key.strip() == name:
+            return yaml.safe_load(raw)
+    if args.config:
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return default  # load_config reports the file's problem
+        if isinstance(loaded, dict) and name in loaded:
+            return loaded[name]
+    return default
 
 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:

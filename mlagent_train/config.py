@@ -15,12 +15,13 @@ from mlagent_env.config import (  # noqa: F401  (re-exported for the stage confi
     build_config,
     config_from_args,
     config_to_dict,
+    given_value,
     load_config,
     option,
 )
 
 __all__ = ["ConfigError", "add_config_arguments", "auto_flag", "build_config", "config_from_args", "config_to_dict",
-           "latest_checkpoint", "load_config", "option"]
+           "given_value", "latest_checkpoint", "load_config", "option"]
 
 
 def auto_flag(value: str | bool, name: str, auto: bool) -> bool:

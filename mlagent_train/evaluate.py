@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagent_env.errors import MLAgentError
+from mlagent_env.readable_answers import OPT_IN_HELP
 from mlagent_train.config import option
 
 
@@ -54,6 +55,7 @@ class EvalConfig:
     device: str | None = option(None, "in-process model: cuda | cpu (None: cuda when available)")
     dtype: str = option("auto", "in-process model: auto | bfloat16 | float32")
     allow_fixture: bool = option(False, "allow tasks whose prepared data is a synthetic test fixture (smoke tests)")
+    allow_readable_answers: bool = option(False, OPT_IN_HELP)
 
 
 def resolve_tasks(names: list[str]) -> list[str]:
@@ -121,6 +123,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> tuple[list[Any], Path]:
 
     bench = BenchConfig(tasks=resolve_tasks(cfg.tasks), policy=policy_spec(cfg), runs=cfg.runs, max_steps=cfg.max_steps,
                         parallel=cfg.parallel, seed=cfg.seed, sandbox=cfg.sandbox, data_dir=cfg.data_dir,
-                        time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture)
+                        time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture,
+                        allow_readable_answers=cfg.allow_readable_answers)
     out = Path(cfg.output_dir)
     return Benchmark(bench, out).run(progress=progress), out

@@ -34,6 +34,7 @@ from typing import Any
 
 from mlagent_env.agents import ChatPolicy, PolicySpec
 from mlagent_env.bench import BenchConfig, Benchmark, TaskResult
+from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.errors import MLAgentError
 from mlagent_env.tasks import get_task, resolve_tasks
 from mlagent_train.config import option
@@ -79,6 +80,7 @@ class ExploreConfig:
     time_limit_s: float = option(5 * 3600.0, "time budget for running code per episode")
     exec_timeout_s: float | None = option(None, "timeout of one script run (default: the task's)")
     allow_fixture: bool = option(False, "allow synthetic fixture data (smoke tests only)")
+    allow_readable_answers: bool = option(False, OPT_IN_HELP)
 
 
 IDEA_SYSTEM = "You are an expert machine-learning engineer who proposes concrete, varied ideas for improving a model."
@@ -209,6 +211,9 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", asdict(cfg))
+    if cfg.tasks:  # before any idea or embedding model is asked
+        check_readable_answers(env_answers_readable(cfg.tasks[0], sandbox=cfg.sandbox, data_dir=cfg.data_dir),
+                               cfg.allow_readable_answers, "mlagent-train explore")
     cache: list[Embedder] = [embedder] if embedder is not None else []
 
     def get_embedder() -> Embedder:
@@ -222,6 +227,7 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
         tasks=tasks, policy=expert_spec(cfg), runs=cfg.episodes_per_task, max_steps=cfg.max_steps,
         parallel=cfg.parallel, seed=cfg.seed, sandbox=cfg.sandbox, data_dir=cfg.data_dir,
         time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture,
+        allow_readable_answers=cfg.allow_readable_answers,
         reset_options={t: [{"ideas": ideas} for ideas in pools[t]["episodes"]] for t in tasks},
     )
     results = Benchmark(bench, out / "expert").run(progress=progress)

@@ -5,7 +5,7 @@ Each iteration:
 
 1. **Rollout.** ``mode=step``: ``prompts_per_step`` states are drawn from the states pool and the
    policy samples ``num_generations`` replies for each; every reply is executed from its restored
-   state by :class:`mlagent_train.rollout.StepExecutor` (the same executor and reward path as
+   state by an :class:`mlagent_train.executor.Executor` (the same executor and reward path as
    GRPO), and its reward is the env's unified reward of that step. ``mode=episode`` (the
    baseline): ``prompts_per_step x num_generations`` whole episodes are played from the task's
    start with the current policy, and every step of an episode gets the episode's return (the
@@ -44,16 +44,12 @@ import torch
 from torch import nn
 
 from mlagent_train.config import auto_flag
-from mlagent_train.rl import (
-    RLConfig,
-    RLError,
-    build_executor,
-    build_states_pool,
-    load_tokenizer,
-    resume_checkpoint,
-    truncate_rollouts,
-)
-from mlagent_train.rollout import RewardLog, StepExecutor, StepOutcome
+from mlagent_train.executor import Executor, ScoredReply
+from mlagent_train.model_setup import load_tokenizer, lora_config
+from mlagent_train.rl_config import PPOStageConfig, RLConfig, RLError
+from mlagent_train.rl_outputs import resume_checkpoint, truncate_rollouts, write_card
+from mlagent_train.rollout import RewardLog
+from mlagent_train.states import StatesPool
 
 
 class ValueHead(nn.Module):
@@ -129,7 +125,7 @@ class Rollout:
     prompts: list[list[int]]
     completions: list[list[int]]
     rewards: list[float]
-    outcomes: list[StepOutcome]
+    outcomes: list[ScoredReply]
     gen_s: float = 0.0
     env_s: float = 0.0
 
@@ -170,7 +166,7 @@ class Generator:
         return completions, texts
 
 
-def rollout_steps(gen: Generator, executor: StepExecutor, pool: Any, cfg: RLConfig, iteration: int) -> Rollout:
+def rollout_steps(gen: Generator, executor: Executor, pool: StatesPool, cfg: PPOStageConfig, iteration: int) -> Rollout:
     """Step-wise: sampled states x ``num_generations`` replies, each executed from its state."""
     entries = pool.sample(cfg.prompts_per_step, seed=cfg.seed * 100_003 + iteration)
     prompts, states = [], []
@@ -186,41 +182,35 @@ def rollout_steps(gen: Generator, executor: StepExecutor, pool: Any, cfg: RLConf
     return Rollout(prompts, completions, [o.reward for o in outcomes], outcomes, gen_s=t1 - t0, env_s=t2 - t1)
 
 
-def rollout_episodes(gen: Generator, executor: StepExecutor, pool: Any, cfg: RLConfig, iteration: int) -> Rollout:
+def rollout_episodes(gen: Generator, executor: Executor, pool: StatesPool, cfg: PPOStageConfig, iteration: int) -> Rollout:
     """Episode-wise baseline: whole episodes from the task's start, played in lockstep (one
-    generation batch per round, the env steps concurrently); every step's reward is its
-    episode's return (mean step reward)."""
+    generation batch per round; each step is executed from the episode's last state by the
+    executor, like a step-wise reply); every step's reward is its episode's return (mean step
+    reward)."""
     n = cfg.prompts_per_step * cfg.num_generations
     rng = random.Random(cfg.seed * 100_003 + iteration)
     tasks = [e.task_id for e in pool.sample(n, seed=cfg.seed * 100_003 + iteration)]
-    envs = [executor.make_env(t) for t in tasks]
-    for env in envs:
-        env.unwrapped.max_steps = cfg.episode_max_steps  # type: ignore[attr-defined]
-    infos = [env.reset(seed=rng.randrange(2**31))[1] for env in envs]
-    steps: list[list[tuple[list[int], list[int], StepOutcome]]] = [[] for _ in envs]
+    starts = executor.begin(tasks, [rng.randrange(2**31) for _ in tasks])
+    states = [s.state for s in starts]
+    messages = [s.messages for s in starts]
+    steps: list[list[tuple[list[int], list[int], ScoredReply]]] = [[] for _ in starts]
     active = list(range(n))
     gen_s = env_s = 0.0
-    try:
-        while active:
-            prompts = [gen.prompt_ids(infos[i]["messages"]) for i in active]
-            t0 = time.perf_counter()
-            completions, texts = gen.sample(prompts)
-            t1 = time.perf_counter()
-            futures = [executor._threads.submit(envs[i].step, text) for i, text in zip(active, texts)]
-            still = []
-            for i, p, c, fut in zip(active, prompts, completions, futures):
-                _, reward, terminated, truncated, info = fut.result(timeout=cfg.rollout_timeout_s)
-                steps[i].append((p, c, StepOutcome(task_id=tasks[i], reward=float(reward), reward_kind=info["reward_kind"],
-                                                   valid=bool(info["valid"]), env_s=0.0)))
-                infos[i] = info
-                if not (terminated or truncated):
-                    still.append(i)
-            env_s += time.perf_counter() - t1
-            gen_s += t1 - t0
-            active = still
-    finally:
-        for env in envs:
-            env.close()
+    while active:
+        prompts = [gen.prompt_ids(messages[i]) for i in active]
+        t0 = time.perf_counter()
+        completions, texts = gen.sample(prompts)
+        t1 = time.perf_counter()
+        scored = executor.run([states[i] for i in active], texts, keep_state=True)
+        env_s += time.perf_counter() - t1
+        gen_s += t1 - t0
+        still = []
+        for i, p, c, o in zip(active, prompts, completions, scored):
+            steps[i].append((p, c, o))
+            if not o.done and o.next_state is not None and o.next_messages is not None:
+                states[i], messages[i] = o.next_state, o.next_messages
+                still.append(i)
+        active = still
     out = Rollout([], [], [], [], gen_s=gen_s, env_s=env_s)
     for episode in steps:
         ret = sum(o.reward for _, _, o in episode) / len(episode)
@@ -236,7 +226,7 @@ def rollout_episodes(gen: Generator, executor: StepExecutor, pool: Any, cfg: RLC
 
 
 def _save(path: Path, model: Any, tok: Any, v_head: ValueHead, opt: torch.optim.Optimizer, iteration: int,
-          history: list[dict[str, Any]], limit: int) -> None:
+          history: list[dict[str, Any]], limit: int, card: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
@@ -244,6 +234,7 @@ def _save(path: Path, model: Any, tok: Any, v_head: ValueHead, opt: torch.optim.
     torch.save(v_head.state_dict(), tmp / "value_head.pt")
     torch.save(opt.state_dict(), tmp / "optimizer.pt")
     (tmp / "ppo_state.json").write_text(json.dumps({"global_step": iteration, "log_history": history}))
+    write_card(tmp, card)
     shutil.rmtree(path, ignore_errors=True)
     tmp.replace(path)
     ckpts = sorted((p for p in path.parent.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
@@ -252,8 +243,11 @@ def _save(path: Path, model: Any, tok: Any, v_head: ValueHead, opt: torch.optim.
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_ppo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, list[dict[str, Any]]]:
-    """Train with PPO as described in the module docstring; returns (iterations, log history)."""
+def run_ppo(cfg: PPOStageConfig, out: Path, report_to: str, pool: StatesPool, executor: Executor, card: str,
+            readable: bool = False) -> tuple[int, list[dict[str, Any]]]:
+    """Train with PPO as described in the module docstring on states of ``pool`` executed by
+    ``executor`` (closed by the caller); returns (iterations, log history). ``card`` goes into
+    every checkpoint and ``final/``; ``readable`` marks every logged row ``answers_readable``."""
     from transformers import AutoModelForCausalLM
 
     if cfg.num_generations < 1 or cfg.prompts_per_step < 1:
@@ -268,14 +262,12 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, list[dict[st
     dtype = torch.bfloat16 if bf16 else torch.float32
     model: Any = AutoModelForCausalLM.from_pretrained(source if not cfg.use_lora else cfg.model_name_or_path, dtype=dtype)
     if cfg.use_lora:
-        from peft import LoraConfig, PeftModel, get_peft_model
+        from peft import PeftModel, get_peft_model
 
         if resume:
             model = PeftModel.from_pretrained(model, str(resume), is_trainable=True)
         else:
-            targets: Any = "all-linear" if cfg.lora_target_modules == ["all-linear"] else cfg.lora_target_modules
-            model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=targets,
-                                                     task_type="CAUSAL_LM"))
+            model = get_peft_model(model, lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_target_modules))
     model.to(device)
     if auto_flag(cfg.gradient_checkpointing, "gradient_checkpointing", gpu):
         model.gradient_checkpointing_enable()
@@ -306,8 +298,6 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, list[dict[st
         print(f"mlagent-train rl --algo ppo: report_to={report_to!r} is not supported by the PPO loop; "
               "metrics go to log_history.json (and TensorBoard with report_to=tensorboard)")
 
-    pool = build_states_pool(cfg)
-    executor = build_executor(cfg)
     reward_log = RewardLog(out / "rollouts.jsonl")
     gen = Generator(model, tok, cfg, device)
     rollout = rollout_steps if cfg.mode == "step" else rollout_episodes
@@ -385,7 +375,7 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, list[dict[st
 
             var_y = float(returns.var()) if N > 1 else 0.0
             explained_var = math.nan if var_y == 0 else 1 - float((returns - old_values).var()) / var_y
-            row: dict[str, Any] = {"step": iteration, **{k: sum(v) / len(v) for k, v in stats.items()},
+            row: dict[str, Any] = {"step": iteration, **({"answers_readable": True} if readable else {}), **{k: sum(v) / len(v) for k, v in stats.items()},
                                    "reward": float(rewards.mean()), "score": float(scores.mean()),
                                    "kl_ref": float(kl.mean()), "value": float(old_values.mean()),
                                    "explained_variance": explained_var, **metrics,
@@ -400,9 +390,9 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, list[dict[st
                 print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
                                   if not k.startswith("reward_kind/") or v}))
             if cfg.save_steps and iteration % cfg.save_steps == 0:
-                _save(out / f"checkpoint-{iteration}", model, tok, v_head, opt, iteration, history, cfg.save_total_limit)
+                _save(out / f"checkpoint-{iteration}", model, tok, v_head, opt, iteration, history, cfg.save_total_limit,
+                      card)
     finally:
-        executor.close()
         if writer is not None:
             writer.close()
     final = out / "final"
@@ -410,5 +400,6 @@ def run_ppo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, list[dict[st
     to_save = model.merge_and_unload() if cfg.use_lora else model
     to_save.save_pretrained(final)
     tok.save_pretrained(final)
+    write_card(final, card)
     torch.save(v_head.state_dict(), final / "value_head.pt")
     return (history[-1]["step"] if history else start), history

@@ -2,12 +2,12 @@
 :mod:`mlagent_train.ppo`, and the episode-wise baseline.
 
     mlagent-train rl --algo grpo --config examples/configs/rl_grpo.yaml
-    mlagent-train rl --algo ppo --config examples/configs/rl_small.yaml --set mode=episode
+    mlagent-train rl --algo ppo --config examples/configs/rl_ppo.yaml --set mode=episode
 
 ``mode: step`` (the paper's step-wise RL): prompts are states drawn from the states pool
 (:mod:`mlagent_train.states`: expert trajectories, one entry per saved step); the policy samples
 ``num_generations`` replies per state; each reply is executed from that restored state in its own
-sandbox (:class:`mlagent_train.rollout.StepExecutor`: a pool of envs, a thread pool, timeouts)
+sandbox (an :class:`mlagent_train.executor.Executor`: per-reply timeouts, errors as rewards)
 and the env's unified reward of that one step is its reward. GRPO gets it through a TRL reward
 function whose ``state`` column is the EnvState; PPO calls the same executor.
 
@@ -27,86 +27,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from mlagent_env.errors import MLAgentError
-from mlagent_train.config import auto_flag, latest_checkpoint, option
+from mlagent_env.readable_answers import READABLE_ANSWERS_NOTE, check_readable_answers
+from mlagent_train.executor import Executor
+from mlagent_train.rl_config import GRPOStageConfig, PPOStageConfig, RLConfig, RLError
+from mlagent_train.rl_outputs import card_text, process_rank, rollouts_path
+from mlagent_train.states import StatesPool
 
-log = logging.getLogger(__name__)
-
-
-class RLError(MLAgentError):
-    """RL cannot run as configured."""
-
-
-@dataclass
-class RLConfig:
-    """Options of ``mlagent-train rl`` (defaults: a 7B SFT checkpoint on 8 GPUs, GRPO)."""
-
-    algo: Literal["grpo", "ppo"] = option("grpo", "grpo (TRL GRPOTrainer) | ppo (mlagent_train.ppo, single-step)")
-    mode: Literal["step", "episode"] = option("step", "step: states from trajectories, one executed step each (paper); episode: whole episodes with the current policy (baseline, ppo only)")
-    model_name_or_path: str = option("runs/sft/final", "the policy to start from (the SFT checkpoint)")
-    trajectories: list[str] = option(["runs/explore/expert/trajectories"], "trajectory files or folders with saved states (the states pool)")
-    tasks: list[str] = option([], "tasks or groups whose states are used (empty: every held-in task in the trajectories; offline tasks must be listed, e.g. offline-held-in)")
-    allow_held_out: bool = option(False, "allow held-out tasks when they are listed in tasks (normally kept for evaluation)")
-    task_balance: Literal["uniform", "proportional"] = option("uniform", "each task gets the same weight, or a weight proportional to its states")
-    step_power: float = option(0.0, "state weight (step / episode length) ** step_power: 0 uniform, > 0 favours late steps")
-    num_states: int = option(0, "states drawn for the training dataset (0: enough for max_steps)")
-    output_dir: str = option("runs/rl", "checkpoints, final model, reward curves and summaries")
-    # environment
-    sandbox: str = option("auto", "sandbox of the executed replies: auto | docker | local")
-    data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
-    num_sandboxes: int = option(8, "replies executed at once (one sandbox each)")
-    rollout_timeout_s: float = option(900.0, "a batch of executions taking longer scores timeout_reward for the late ones")
-    timeout_reward: float = option(0.0, "reward of a reply whose execution did not finish in rollout_timeout_s")
-    episode_max_steps: int = option(10, "mode=episode: step budget of an episode")
-    # generation
-    num_generations: int = option(8, "replies sampled per state (the GRPO group size; PPO samples as many)")
-    max_completion_length: int = option(1024, "most tokens of one reply")
-    temperature: float = option(1.0, "sampling temperature of rollouts")
-    top_p: float = option(1.0, "nucleus sampling of rollouts")
-    # optimisation
-    learning_rate: float = option(1e-6, "actor learning rate")
-    beta: float = option(0.001, "KL coefficient to the reference model (0: no reference model)")
-    max_steps: int = option(200, "optimizer steps (GRPO) or PPO iterations")
-    per_device_train_batch_size: int = option(8, "completions per device per micro-batch (GRPO: a multiple of num_generations over the generation batch)")
-    gradient_accumulation_steps: int = option(4, "micro-batches per optimizer step")
-    prompts_per_step: int = option(4, "PPO: states per iteration (x num_generations replies)")
-    num_iterations: int = option(1, "GRPO: optimisation passes over each generation batch (mu)")
-    epsilon: float = option(0.2, "clip range of the policy ratio (GRPO and PPO)")
-    loss_type: str = option("dapo", "GRPO loss aggregation (TRL: grpo | dapo | dr_grpo | bnpo ...)")
-    scale_rewards: str = option("group", "GRPO reward scaling: group | batch | none")
-    ppo_epochs: int = option(2, "PPO: passes over each rollout batch")
-    mini_batch_size: int = option(8, "PPO: sequences per gradient step")
-    vf_coef: float = option(0.5, "PPO: value-loss coefficient")
-    cliprange_value: float = option(0.2, "PPO: clip range of the value prediction")
-    ent_coef: float = option(0.0, "PPO: entropy bonus coefficient")
-    critic_learning_rate: float = option(1e-5, "PPO: value-head learning rate")
-    whiten_advantages: bool = option(True, "PPO: normalise advantages over the batch")
-    max_grad_norm: float = option(1.0, "gradient clipping")
-    lr_scheduler_type: str = option("constant", "learning-rate schedule (GRPO, transformers names)")
-    warmup_ratio: float = option(0.0, "warmup fraction of the steps (GRPO)")
-    use_lora: bool = option(False, "train LoRA adapters (GRPO via peft); the reference is the adapter-free model")
-    lora_r: int = option(16, "LoRA rank")
-    lora_alpha: int = option(32, "LoRA alpha")
-    lora_target_modules: list[str] = option(["all-linear"], "modules that get adapters")
-    bf16: str = option("auto", "auto (on with a bf16-capable GPU) | true | false")
-    gradient_checkpointing: str = option("auto", "auto (on with a GPU) | true | false")
-    use_vllm: bool = option(False, "GRPO: generate with vLLM (TRL's vllm_mode colocate/server)")
-    vllm_mode: str = option("colocate", "GRPO with vLLM: colocate | server")
-    # bookkeeping
-    logging_steps: int = option(1, "log every this many steps")
-    save_steps: int = option(50, "save a checkpoint every this many steps")
-    save_total_limit: int = option(3, "keep at most this many checkpoints")
-    resume: str = option("auto", "auto (the latest checkpoint in output_dir) | none | a checkpoint folder")
-    report_to: str = option("auto", "auto (tensorboard when installed, else none) | none | tensorboard | wandb")
-    seed: int = option(42, "seed of state sampling, generation and initialisation")
-    use_cpu: bool = option(False, "train on the CPU even when a GPU is there (tests)")
-    summary_window: int = option(5, "steps averaged for the first/last reward windows of the summary")
+__all__ = ["GRPOStageConfig", "PPOStageConfig", "RLConfig", "RLError", "RLResult", "run_rl"]
 
 
 @dataclass
@@ -127,158 +58,17 @@ def resolve_report_to(value: str) -> tuple[str, str | None]:
     return "none", "report_to=auto: TensorBoard is not installed (pip install tensorboard), so metrics go to log_history.json only"
 
 
-def resume_checkpoint(cfg: RLConfig) -> Path | None:
-    if cfg.resume == "auto":
-        return latest_checkpoint(cfg.output_dir)
-    if cfg.resume in ("none", ""):
-        return None
-    if not Path(cfg.resume).is_dir():
-        raise RLError(f"resume checkpoint {cfg.resume} does not exist")
-    return Path(cfg.resume)
-
-
-def process_rank() -> int:
-    """This process's rank under ``accelerate launch``/``torchrun`` (0 when run alone)."""
-    return int(os.environ.get("RANK", "0") or 0)
-
-
-def rollouts_path(out: Path) -> Path:
-    """``rollouts.jsonl`` on the main process; ``rollouts-rank<r>.jsonl`` on the others (every
-    process executes and logs its own replies; the summary reads them all)."""
-    rank = process_rank()
-    return out / ("rollouts.jsonl" if rank == 0 else f"rollouts-rank{rank}.jsonl")
-
-
-def truncate_rollouts(path: Path, keep_through_step: int) -> None:
-    """On resumption, drop the logged rollouts of steps after the checkpoint (they are redone)."""
-    if not path.exists():
-        return
-    rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    kept = [r for r in rows if json.loads(r)["step"] <= keep_through_step]
-    path.write_text("".join(r + "\n" for r in kept), encoding="utf-8")
-
-
-def build_states_pool(cfg: RLConfig) -> Any:
-    from mlagent_train.states import StatesPool
-
+def build_states_pool(cfg: RLConfig) -> StatesPool:
     return StatesPool.from_trajectories(cfg.trajectories, tasks=cfg.tasks or None, allow_held_out=cfg.allow_held_out,
                                         task_balance=cfg.task_balance, step_power=cfg.step_power)
 
 
-def build_executor(cfg: RLConfig) -> Any:
-    from mlagent_train.rollout import StepExecutor
+def build_executor(cfg: RLConfig) -> Executor:
+    from mlagent_train.local_executor import LocalExecutor
 
-    return StepExecutor(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
-                        timeout_s=cfg.rollout_timeout_s, timeout_reward=cfg.timeout_reward)
-
-
-def load_tokenizer(path: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        tok = AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise RLError(f"cannot load a tokenizer from {path!r}: give a local model folder (the SFT output) "
-                      f"or a hub id with access to the hub: {exc}") from None
-    if not getattr(tok, "chat_template", None):
-        raise RLError(f"{path} has no chat template; train it with mlagent-train sft first (its final/ has one)")
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok
-
-
-# ------------------------------------------------------------------------------------- GRPO
-
-
-def build_grpo_trainer(cfg: RLConfig, reward_func: Any, dataset: Any, report_to: str) -> Any:
-    """TRL's GRPOTrainer over sampled states with the env-executing reward function."""
-    import torch
-    from trl import GRPOConfig, GRPOTrainer
-
-    gpu = torch.cuda.is_available() and not cfg.use_cpu
-    bf16 = auto_flag(cfg.bf16, "bf16", gpu and torch.cuda.is_bf16_supported())
-    checkpointing = auto_flag(cfg.gradient_checkpointing, "gradient_checkpointing", gpu)
-    tok = load_tokenizer(cfg.model_name_or_path)
-    peft_config = None
-    if cfg.use_lora:
-        from peft import LoraConfig
-
-        targets: Any = "all-linear" if cfg.lora_target_modules == ["all-linear"] else cfg.lora_target_modules
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=targets, task_type="CAUSAL_LM")
-    extra: dict[str, Any] = {}
-    if cfg.use_vllm:
-        extra.update(use_vllm=True, vllm_mode=cfg.vllm_mode)
-    args = GRPOConfig(
-        output_dir=cfg.output_dir,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler_type,
-        warmup_steps=cfg.warmup_ratio,
-        max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length,
-        temperature=cfg.temperature,
-        top_p=cfg.top_p,
-        beta=cfg.beta,
-        epsilon=cfg.epsilon,
-        num_iterations=cfg.num_iterations,
-        loss_type=cfg.loss_type,
-        scale_rewards=cfg.scale_rewards,
-        max_grad_norm=cfg.max_grad_norm,
-        bf16=bf16,
-        gradient_checkpointing=checkpointing,
-        logging_steps=cfg.logging_steps,
-        logging_first_step=True,
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        seed=cfg.seed,
-        use_cpu=cfg.use_cpu,
-        report_to=report_to,
-        log_completions=False,
-        **extra,
-    )
-    model_kwargs = {"dtype": torch.bfloat16 if bf16 else torch.float32}
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(cfg.model_name_or_path, **model_kwargs)
-    return GRPOTrainer(model=model, reward_funcs=[reward_func], args=args, train_dataset=dataset,
-                       processing_class=tok, peft_config=peft_config)
-
-
-def run_grpo(cfg: RLConfig, out: Path, report_to: str) -> tuple[int, Any, list[dict[str, Any]]]:
-    from mlagent_train.rollout import EnvReward, RewardLog
-
-    if cfg.mode != "step":
-        raise RLError("mode=episode is implemented for algo=ppo (the same update code for both modes); "
-                      "use --algo ppo --set mode=episode for the episode-wise baseline")
-    pool = build_states_pool(cfg)
-    prompts_per_step = max(1, cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps // cfg.num_generations)
-    n = cfg.num_states or max(len(pool.entries), cfg.max_steps * prompts_per_step)
-    dataset = pool.to_dataset(n, seed=cfg.seed)
-    resume = resume_checkpoint(cfg)
-    rollouts = rollouts_path(out)
-    if resume is None:
-        rollouts.unlink(missing_ok=True)
-    else:
-        truncate_rollouts(rollouts, int(resume.name.split("-")[-1]))
-    executor = build_executor(cfg)
-    try:
-        trainer = build_grpo_trainer(cfg, EnvReward(executor, RewardLog(rollouts)), dataset, report_to)
-        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-        final = out / "final"
-        if cfg.use_lora:  # the adapter beside, the merged model in final/ (what eval and vLLM load)
-            trainer.save_model(str(out / "final-adapter"))
-            if trainer.is_world_process_zero():
-                trainer.model.merge_and_unload().save_pretrained(final)
-        else:
-            trainer.save_model(str(final))
-        if trainer.is_world_process_zero():
-            trainer.processing_class.save_pretrained(final)
-        return trainer.state.global_step, trainer, trainer.state.log_history
-    finally:
-        executor.close()
+    episode = isinstance(cfg, PPOStageConfig) and cfg.mode == "episode"
+    return LocalExecutor(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
+                         timeout_s=cfg.rollout_timeout_s, env_max_steps=cfg.episode_max_steps if episode else 1000)
 
 
 # ------------------------------------------------------------------------------------- entry
@@ -290,8 +80,8 @@ def run_rl(cfg: RLConfig) -> RLResult:
     from mlagent_train.rollout import summarise_rollouts
 
     trajectory_files(cfg.trajectories)  # a missing trajectory path fails before anything is written
-    if cfg.algo not in ("grpo", "ppo"):
-        raise RLError(f"algo must be grpo or ppo, not {cfg.algo!r}")
+    if not isinstance(cfg, (GRPOStageConfig, PPOStageConfig)):
+        raise RLError(f"give a GRPOStageConfig or a PPOStageConfig (algo grpo or ppo), not {type(cfg).__name__}")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     report_to, note = resolve_report_to(cfg.report_to)
@@ -300,26 +90,37 @@ def run_rl(cfg: RLConfig) -> RLResult:
     main = process_rank() == 0
     if main:
         (out / "rl_config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    if cfg.algo == "grpo":
-        step, _, history = run_grpo(cfg, out, report_to)
-    else:
-        from mlagent_train.ppo import run_ppo
+    pool = build_states_pool(cfg)
+    executor = build_executor(cfg)
+    try:
+        executor.warm_up(pool.tasks)  # data, limits and sandboxes are checked before any model loads
+        readable = check_readable_answers(executor.answers_readable, cfg.allow_readable_answers, "mlagent-train rl")
+        card = card_text(cfg, readable)
+        if isinstance(cfg, GRPOStageConfig):
+            from mlagent_train.grpo import run_grpo
 
-        step, history = run_ppo(cfg, out, report_to)
+            step, _, history = run_grpo(cfg, out, report_to, pool, executor, card, readable=bool(readable))
+        else:
+            from mlagent_train.ppo import run_ppo
+
+            step, history = run_ppo(cfg, out, report_to, pool, executor, card, readable=bool(readable))
+    finally:
+        executor.close()
     plot = out / "reward_curve.png"
     if not main:  # the other processes' replies are in their own rollouts files; the main one summarises
         return RLResult(output_dir=out, final_dir=out / "final", global_step=step,
                         summary=summarise_rollouts([rollouts_path(out)], cfg.summary_window), reward_plot=plot)
     (out / "log_history.json").write_text(json.dumps(history, indent=1))
     summary = summarise_rollouts(sorted(out.glob("rollouts*.jsonl")), cfg.summary_window)
-    summary.update(algo=cfg.algo, mode=cfg.mode, global_step=step)
+    summary.update(algo=cfg.algo, mode=cfg.mode, global_step=step, answers_readable=bool(readable))
     (out / "reward_kinds.json").write_text(json.dumps(summary, indent=1))
     plot_reward_curve(summary, plot, title=f"{cfg.algo.upper()} ({cfg.mode}-wise): executed-step rewards")
     return RLResult(output_dir=out, final_dir=out / "final", global_step=step, summary=summary, reward_plot=plot)
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    lines = [f"reward kinds over {summary['scored_replies']} executed replies in {summary['steps']} steps:"]
+    lines = [READABLE_ANSWERS_NOTE] if summary.get("answers_readable") else []
+    lines += [f"reward kinds over {summary['scored_replies']} executed replies in {summary['steps']} steps:"]
     for kind, count in summary["counts"].items():
         lines.append(f"  {kind:16s} {count:6d}  {100 * summary['fractions'][kind]:5.1f}%")
     if summary["first_window_mean"] is not None:

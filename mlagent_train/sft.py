@@ -40,6 +40,7 @@ from typing import Any
 from mlagent_env.errors import MLAgentError
 from mlagent_train.config import auto_flag, latest_checkpoint, option
 from mlagent_train.datasets import BuildStats, build_sft_dataset, tokenize_sft
+from mlagent_train.model_setup import load_tokenizer, lora_config
 
 
 class SFTError(MLAgentError):
@@ -104,25 +105,6 @@ class SFTResult:
     stats: BuildStats
 
 
-def load_tokenizer(cfg: SFTStageConfig) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        tok = AutoTokenizer.from_pretrained(cfg.model_name_or_path, trust_remote_code=cfg.trust_remote_code)
-    except (OSError, ValueError) as exc:
-        raise SFTError(
-            f"cannot load a tokenizer from {cfg.model_name_or_path!r}: give a local model folder, or a hub id "
-            f"with network access to the hub (or a warm cache): {exc}"
-        ) from None
-    if cfg.chat_template:
-        tok.chat_template = Path(cfg.chat_template).read_text(encoding="utf-8")
-    if not getattr(tok, "chat_template", None):
-        raise SFTError(f"{cfg.model_name_or_path} has no chat template; set chat_template to a Jinja file (e.g. ChatML)")
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok
-
-
 def build_trainer(cfg: SFTStageConfig, stats: BuildStats | None = None) -> tuple[Any, Any]:
     """The configured ``SFTTrainer`` and the tokenized dataset (train/validation)."""
     import torch
@@ -133,7 +115,8 @@ def build_trainer(cfg: SFTStageConfig, stats: BuildStats | None = None) -> tuple
     gpu = torch.cuda.is_available() and not cfg.use_cpu
     bf16 = auto_flag(cfg.bf16, "bf16", gpu and torch.cuda.is_bf16_supported())
     checkpointing = auto_flag(cfg.gradient_checkpointing, "gradient_checkpointing", gpu)
-    tok = load_tokenizer(cfg)
+    tok = load_tokenizer(cfg.model_name_or_path, chat_template=cfg.chat_template,
+                         trust_remote_code=cfg.trust_remote_code)
     data = build_sft_dataset(cfg.trajectories, drop_invalid=cfg.drop_invalid, min_reward=cfg.min_reward,
                              dedupe=cfg.dedupe, val_fraction=cfg.val_fraction, seed=cfg.seed, stats=stats)
     keep = ["input_ids", "labels"]
@@ -161,15 +144,7 @@ def build_trainer(cfg: SFTStageConfig, stats: BuildStats | None = None) -> tuple
     if checkpointing:
         model.config.use_cache = False
 
-    peft_config = None
-    if cfg.use_lora:
-        from peft import LoraConfig
-
-        targets: Any = cfg.lora_target_modules
-        if targets == ["all-linear"]:
-            targets = "all-linear"
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                 target_modules=targets, task_type="CAUSAL_LM")
+    peft_config = lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_target_modules, cfg.lora_dropout) if cfg.use_lora else None
 
     has_eval = val is not None
     args = SFTConfig(

@@ -75,7 +75,7 @@ def test_episode_with_an_http_policy_and_invalid_replies(data_dir: Path, tmp_pat
     with ChatServer(script) as server:
         config = BenchConfig(
             tasks=["digits"], policy=PolicySpec(kind="http", base_url=server.base_url, model="test-model"),
-            runs=1, max_steps=10, sandbox="local", data_dir=str(data_dir),
+            runs=1, max_steps=10, sandbox="local", allow_readable_answers=True, data_dir=str(data_dir),
         )
         results = Benchmark(config, tmp_path / "out").run(progress=False)
     r = results[0]
@@ -94,7 +94,7 @@ def test_episode_with_an_http_policy_and_invalid_replies(data_dir: Path, tmp_pat
 def test_parallel_resumable_reproducible_bench(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench"
     config = BenchConfig(tasks=["digits", "diabetes"], policy=PolicySpec(kind="scripted"), runs=2, max_steps=10,
-                         parallel=2, sandbox="local", data_dir=str(data_dir))
+                         parallel=2, sandbox="local", allow_readable_answers=True, data_dir=str(data_dir))
     results = Benchmark(config, out).run(progress=False)
     by_task = {r.task_id: r for r in results}
     assert by_task["digits"].relative_gain > 0.25  # the demo swaps the tree for an SVM
@@ -116,7 +116,8 @@ def test_parallel_resumable_reproducible_bench(data_dir: Path, tmp_path: Path) -
     assert [r.scores for r in again] == [r.scores for r in results]
 
     # another configuration in the same folder is refused
-    other = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local", data_dir=str(data_dir))
+    other = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local",
+                        allow_readable_answers=True, data_dir=str(data_dir))
     with pytest.raises(BenchError, match="another configuration"):
         Benchmark(other, out).run(progress=False)
 
@@ -130,7 +131,7 @@ def test_fixture_data_is_refused(tmp_path: Path) -> None:
     get_task("digits").prepare_module().download(raw)
     (raw / FIXTURE_MARKER).touch()
     prepare_task(get_task("digits"), tmp_path / "root", raw_dir=raw)
-    config = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=1, sandbox="local",
+    config = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=1, sandbox="local", allow_readable_answers=True,
                          data_dir=str(tmp_path / "root"))
     with pytest.raises(BenchError, match="synthetic test fixture"):
         Benchmark(config, tmp_path / "out").run(progress=False)
@@ -142,7 +143,7 @@ def test_cli_bench(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     from mlagent_env.cli import main
 
     code = main(["--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "baseline", "--runs", "1",
-                 "--sandbox", "local", "--output_dir", str(tmp_path / "o"), "--quiet"])
+                 "--sandbox", "local", "--allow-readable-answers", "true", "--output_dir", str(tmp_path / "o"), "--quiet"])
     assert code == 0
     assert "| digits | accuracy ↑ | 1 | 1 |" in capsys.readouterr().out
     assert json.loads((tmp_path / "o" / "results.json").read_text())[0]["task_id"] == "digits"
@@ -158,14 +159,14 @@ def test_scripted_policy_runs_out_into_final_answer() -> None:
 def test_resume_checks_each_finished_episode_options(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "b"
     opts = {"digits": [{"ideas": ["a"]}]}
-    config = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=1, sandbox="local",
+    config = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=1, sandbox="local", allow_readable_answers=True,
                          data_dir=str(data_dir), reset_options=opts)
     Benchmark(config, out).run(progress=False)
     # more runs with the same first-run options: resumes, plays only the new run
-    more = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local",
+    more = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local", allow_readable_answers=True,
                        data_dir=str(data_dir), reset_options={"digits": [{"ideas": ["a"]}, {"ideas": ["b"]}]})
     assert Benchmark(more, out).run(progress=False)[0].runs == 2
-    changed = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local",
+    changed = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=2, sandbox="local", allow_readable_answers=True,
                           data_dir=str(data_dir), reset_options={"digits": [{"ideas": ["other"]}, {"ideas": ["b"]}]})
     with pytest.raises(BenchError, match="other reset options"):
         Benchmark(changed, out).run(progress=False)
@@ -177,7 +178,7 @@ def test_python_factory_policy(data_dir: Path, tmp_path: Path) -> None:
 
     spec = PolicySpec(kind="python", factory="mlagent_env.agents.scripted:ReplayPolicy",
                       kwargs={"path": str(Path(__file__).parent.parent / "mlagent_env/tasks/digits/demo.jsonl")})
-    config = BenchConfig(tasks=["digits"], policy=spec, runs=1, sandbox="local", data_dir=str(data_dir))
+    config = BenchConfig(tasks=["digits"], policy=spec, runs=1, sandbox="local", allow_readable_answers=True, data_dir=str(data_dir))
     assert Benchmark(config, tmp_path / "o").run(progress=False)[0].best > 0.95
     with pytest.raises(MLAgentError, match="cannot load"):
         build_policy(PolicySpec(kind="python", factory="no.such.module:X"), "digits")

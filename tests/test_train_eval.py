@@ -42,7 +42,7 @@ def test_eval_plays_the_in_process_model_on_digits(tiny_model: Path, data_dir: P
 
     out = tmp_path / "eval"
     args = ["eval", "--model", str(tiny_model), "--tasks", "[digits]", "--runs", "1", "--max_steps", "2",
-            "--sandbox", "local", "--data_dir", str(data_dir), "--output_dir", str(out), "--max_new_tokens", "16",
+            "--sandbox", "local", "--allow_readable_answers", "true", "--data_dir", str(data_dir), "--output_dir", str(out), "--max_new_tokens", "16",
             "--device", "cpu", "--quiet"]
     assert main(args) == 0
     printed = capsys.readouterr().out
@@ -59,7 +59,7 @@ def test_eval_plays_a_served_model_through_base_url(data_dir: Path, tmp_path: Pa
     out = tmp_path / "served"
     with ChatServer(replies) as server:
         assert main(["eval", "--base-url", server.base_url, "--model", "served-model", "--tasks", "[digits]",
-                     "--runs", "1", "--max_steps", "3", "--sandbox", "local", "--data_dir", str(data_dir),
+                     "--runs", "1", "--max_steps", "3", "--sandbox", "local", "--allow_readable_answers", "true", "--data_dir", str(data_dir),
                      "--output_dir", str(out), "--quiet"]) == 0
         assert server.requests[0]["body"]["model"] == "served-model"
     result = check_bench_folder(out, "digits", runs=1, steps=2)

@@ -149,7 +149,7 @@ def test_explore_cli_writes_pools_and_trajectories_and_resumes(data_dir: Path, t
         "ideas_per_task: 12\nideas_per_request: 12\nkeep_ideas: 4\n"
         f"embedder: {tiny_model}\nembedder_backend: transformers\n"
         "expert: http\nepisodes_per_task: 3\nmax_steps: 2\nparallel: 2\n"
-        f"sandbox: local\ndata_dir: {data_dir}\n"
+        f"sandbox: local\nallow_readable_answers: true\ndata_dir: {data_dir}\n"
     )
     with ChatServer([numbered(ideas[:8]), numbered(ideas[5:])], default=RUN) as server:
         code = main(["explore", "--config", str(config), "--set", f"idea_base_url={server.base_url}", "--quiet"])

@@ -159,7 +159,8 @@ def test_explore_output_feeds_sft_and_the_result_plays(tiny_model: Path, tmp_pat
     with ChatServer([ideas], default=REPLIES[0]) as server:
         cfg = ExploreConfig(tasks=["digits"], output_dir=str(tmp_path / "explore"), idea_base_url=server.base_url,
                             ideas_per_task=6, keep_ideas=3, embedder=str(tiny_model), embedder_backend="transformers",
-                            episodes_per_task=2, max_steps=2, parallel=2, sandbox="local", data_dir=str(data_dir))
+                            episodes_per_task=2, max_steps=2, parallel=2, sandbox="local", allow_readable_answers=True,
+                            data_dir=str(data_dir))
         explored = run_explore(cfg, progress=False)
     result = run_sft(small_config(tiny_model, explored.trajectories_dir, tmp_path / "sft", max_steps=2,
                                   per_device_train_batch_size=1, max_length=8192, val_fraction=0.5, save_steps=100))
