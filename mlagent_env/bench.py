@@ -63,6 +63,10 @@ class BenchConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     reset_options: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Per task, per run: options for ``env.reset`` (e.g. ``{"ideas": [...]}`` for exploration)."""
+    ray_address: str | None = None
+    """Run the envs on this Ray cluster (``auto``: the one this node belongs to); None: in this process."""
+    ray_resource: str | None = None
+    """With ``ray_address``: a custom resource (e.g. ``mlagent_sandbox``) each env actor takes one of."""
 
     def identity(self) -> dict[str, Any]:
         """What must not change between a run and its resumption. Where the policy is served
@@ -70,7 +74,7 @@ class BenchConfig:
         episode's reset options are checked on their own (:meth:`Benchmark.run`)."""
         d = asdict(self)
         d["policy"] = {k: v for k, v in self.policy.to_dict().items() if k not in ("base_url", "api_key_env", "timeout_s")}
-        for key in ("parallel", "tasks", "runs", "reset_options"):
+        for key in ("parallel", "tasks", "runs", "reset_options", "ray_address", "ray_resource"):
             d.pop(key)
         return d
 
@@ -163,7 +167,7 @@ class Benchmark:
             kwargs["exec_timeout_s"] = self.config.exec_timeout_s
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="mlagent local sandbox")
-            env = RecordEpisode(gym.make(f"mlagent/{task_id}", **kwargs), traj)
+            env = RecordEpisode(self._make_env(task_id, run, kwargs), traj)
         options = self.config.options_for(task_id, run)
         try:
             result = run_episode(env, build_policy(self.config.policy, task_id), seed=seed, options=options)
@@ -174,6 +178,14 @@ class Benchmark:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({**result.to_dict(), "reset_options": options}, indent=1))
         tmp.replace(path)
+
+    def _make_env(self, task_id: str, run: int, kwargs: dict[str, Any]) -> gym.Env[str, str]:
+        """The env of one episode: here, or on a Ray env actor (``ray_address``, the ``[ray]`` extra)."""
+        if self.config.ray_address:
+            from mlagent_env.remote.bench import remote_env  # noqa: PLC0415
+
+            return remote_env(self, task_id, run, kwargs)
+        return gym.make(f"mlagent/{task_id}", **kwargs)
 
     def _episode_path(self, task_id: str, run: int) -> Path:
         return self.out / "episodes" / task_id / f"run-{run}.json"

@@ -144,6 +144,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         tasks=tasks, policy=_policy_spec(args), runs=args.runs, max_steps=args.max_steps, parallel=args.parallel,
         seed=args.seed, sandbox=args.sandbox, data_dir=args.data_dir, allow_fixture=args.allow_fixture,
         exec_timeout_s=args.exec_timeout_s, time_limit_s=args.time_limit_s,
+        ray_address=args.ray_address, ray_resource=args.ray_resource,
     )
     results = Benchmark(config, args.out).run(progress=not args.quiet)
     print((Path(args.out) / "results.md").read_text())
@@ -215,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-fixture", action="store_true", help="allow synthetic fixture data (smoke tests only)")
     p.add_argument("--out", required=True, help="output folder; an interrupted run resumes there")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ray-address", default=None,
+                   help="run the envs on this Ray cluster (host:port, or auto); needs the ray extra")
+    p.add_argument("--ray-resource", default=None,
+                   help="with --ray-address: a custom resource each env actor takes one of (e.g. mlagent_sandbox)")
     p.set_defaults(func=cmd_bench)
 
     for register in _extensions():
