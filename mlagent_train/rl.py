@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlagent_env.errors import MLAgentError
-from mlagent_train.config import auto_flag, latest_checkpoint, option
+from mlagent_train.config import ConfigError, auto_flag, latest_checkpoint, option
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ class RLConfig:
     output_dir: str = option("runs/rl", "checkpoints, final model, reward curves and summaries")
     # environment
     sandbox: str = option("auto", "sandbox of the executed replies: auto | docker | local")
+    executor: str = option("local", "where replies run: local (a thread pool here) | ray (env actors on a Ray "
+                           "cluster, the ray extra)")
+    ray_address: str = option("auto", "executor=ray: the cluster's head (host:port), or auto for this node's cluster")
+    ray_resource: str | None = option(None, "executor=ray: a custom resource each env actor takes one of "
+                                      "(e.g. mlagent_sandbox)")
     data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
     num_sandboxes: int = option(8, "replies executed at once (one sandbox each)")
     rollout_timeout_s: float | None = option(None, "per-reply limit, counted from the reply's own start; a reply past it is killed and scored corner_case (unset: each task's exec_timeout_s + 60 s; never below exec_timeout_s)")
@@ -167,9 +172,16 @@ def build_states_pool(cfg: RLConfig) -> Any:
 def build_executor(cfg: RLConfig) -> Any:
     from mlagent_train.local_executor import LocalExecutor
 
-    return LocalExecutor(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
-                         timeout_s=cfg.rollout_timeout_s,
-                         env_max_steps=cfg.episode_max_steps if cfg.mode == "episode" else 1000)
+    kwargs: dict[str, Any] = dict(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
+                                  timeout_s=cfg.rollout_timeout_s,
+                                  env_max_steps=cfg.episode_max_steps if cfg.mode == "episode" else 1000)
+    if cfg.executor == "ray":
+        from mlagent_train.ray_executor import RayExecutor  # the ray extra
+
+        return RayExecutor(address=cfg.ray_address, resource=cfg.ray_resource, **kwargs)
+    if cfg.executor != "local":
+        raise ConfigError(f"executor={cfg.executor!r} is not an executor; use local or ray")
+    return LocalExecutor(**kwargs)
 
 
 def load_tokenizer(path: str) -> Any:

@@ -75,12 +75,12 @@ def _assert_each_episode_once(out: Path, runs: int) -> None:
 
 def test_bench_on_two_nodes_matches_the_local_backend(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     _, workers = cluster
-    remote = Benchmark(_config(4, 2, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), tmp_path / "ray")
+    remote = Benchmark(_config(3, 3, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), tmp_path / "ray")
     remote.run(progress=False)
     placed = {p["node_id"] for p in read_placements(tmp_path / "ray") if p["event"] == "placed"}
     assert placed == {w.node_id for w in workers}  # both workers ran episodes, the head none
 
-    local = Benchmark(_config(4, 2, data_dir), tmp_path / "local")
+    local = Benchmark(_config(3, 3, data_dir), tmp_path / "local")
     local.run(progress=False)
     assert _comparable(tmp_path / "ray") == _comparable(tmp_path / "local")
     for name in ("results.md", "plots/scores.png", "plots/rewards.png", "config.json"):
@@ -93,7 +93,7 @@ def test_a_lost_node_moves_its_episodes_elsewhere(cluster: Any, data_dir: Path, 
     c, workers = cluster
     doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 2}, memory=8192 << 20, node_ip_address="127.0.0.1")
     out = tmp_path / "bench"
-    bench = Benchmark(_config(6, 3, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), out)
+    bench = Benchmark(_config(4, 3, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), out)
     failure: list[BaseException] = []
 
     def play() -> None:
@@ -119,14 +119,14 @@ def test_a_lost_node_moves_its_episodes_elsewhere(cluster: Any, data_dir: Path, 
                  and e["event"] == "placed"]
         assert later and later[-1]["node_id"] in {w.node_id for w in workers}
     results = json.loads((out / "results.json").read_text())
-    assert results[0]["runs"] == 6 and results[0]["errors"] == 0
-    _assert_each_episode_once(out, 6)
+    assert results[0]["runs"] == 4 and results[0]["errors"] == 0
+    _assert_each_episode_once(out, 4)
 
 
 def test_a_killed_driver_resumes_with_the_same_command(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench"
     cmd = [sys.executable, "-m", "mlagent_env.cli", "--data-dir", str(data_dir), "bench", "--tasks", "digits",
-           "--runs", "3", "--parallel", "1", "--max-steps", "10", "--sandbox", "local", "--ray-address", "auto",
+           "--runs", "2", "--parallel", "1", "--max-steps", "10", "--sandbox", "local", "--ray-address", "auto",
            "--out", str(out), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     driver = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -138,10 +138,76 @@ def test_a_killed_driver_resumes_with_the_same_command(cluster: Any, data_dir: P
     driver.kill()
     driver.wait()
     done_before = sorted(p.name for p in (out / "episodes" / "digits").glob("*.json"))
-    assert len(done_before) < 3
+    assert len(done_before) < 2
     subprocess.run(cmd, env=env, check=True, timeout=240, stdout=subprocess.DEVNULL)
     replayed = [p["run"] for p in read_placements(out) if p["event"] == "placed"]
     assert replayed.count(0) == 1  # the finished episode was not played again
     results = json.loads((out / "results.json").read_text())
-    assert results[0]["runs"] == 3
-    _assert_each_episode_once(out, 3)
+    assert results[0]["runs"] == 2
+    _assert_each_episode_once(out, 2)
+
+
+# ---------------------------------------------------------------------- RL rollouts
+def _first_state(data_dir: Path, files: dict[str, str] | None = None) -> str:
+    import gymnasium as gym
+
+    env = gym.make("mlagent/digits", sandbox="local", data_dir=str(data_dir))
+    try:
+        env.reset(seed=0)
+        for name, text in (files or {}).items():
+            env.unwrapped._sandbox.write_file(name, text.encode())  # type: ignore[attr-defined]
+        return env.unwrapped.snapshot().model_dump_json()  # type: ignore[attr-defined]
+    finally:
+        env.close()
+
+
+def test_rl_replies_run_on_both_workers_each_state_sent_once(cluster: Any, data_dir: Path) -> None:
+    from mlagent_env import actions as A
+    from mlagent_train.executor import Executor
+    from mlagent_train.ray_executor import RayExecutor
+
+    _, workers = cluster
+    state = _first_state(data_dir)
+    run = A.ExecuteScript(script_name="train.py").to_reply()
+    replies = [run, "not an action", run, A.ListFiles(dir_path=".").to_reply()]
+    with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
+                     num_sandboxes=4) as ex:
+        assert isinstance(ex, Executor)
+        ex.warm_up(["digits"])
+        puts: list[int] = []
+        put = ex.ray.put
+        ex.ray.put = lambda value: (puts.append(len(value)), put(value))[1]  # type: ignore[method-assign]
+        try:
+            scored = ex.run([state] * 4 + ['{"task_id": "digits", "workspace": "???"}'], replies + [run])
+        finally:
+            ex.ray.put = put  # type: ignore[method-assign]
+        assert set(ex.placements) == {w.node_id for w in workers}
+        assert ex.answers_readable  # plain local sandboxes
+        starts = ex.begin(["digits", "digits"], [1, 2])
+        episode = ex.run([s.state for s in starts], [run, run], keep_state=True)
+    assert len(puts) == 2  # the shared state once, the corrupt one once: not once per reply
+    assert [s.reward_kind for s in scored] == ["metric", "format_error", "metric", "non_edit", "error"]
+    assert scored[0].reward == scored[2].reward and scored[4].error
+    assert all(e.reward_kind == "metric" and e.next_state and e.next_messages for e in episode)
+
+
+def test_rl_replies_of_a_lost_node_are_executed_again_once(cluster: Any, data_dir: Path) -> None:
+    from mlagent_env import actions as A
+    from mlagent_train.ray_executor import RayExecutor
+
+    c, workers = cluster
+    doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 2}, memory=8192 << 20, node_ip_address="127.0.0.1")
+    state = _first_state(data_dir, {"nap.py": "import time\ntime.sleep(4)\nprint('rested')\n"})
+    nap = A.ExecuteScript(script_name="nap.py").to_reply()
+    with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
+                     num_sandboxes=6) as ex:
+        ex.warm_up(["digits"])  # six actors, two on each worker
+        scored: list[Any] = []
+        thread = threading.Thread(target=lambda: scored.extend(ex.run([state] * 6, [nap] * 6)))
+        thread.start()
+        time.sleep(2.0)  # the six 4 s naps are running
+        c.remove_node(doomed)
+        thread.join(timeout=180)
+        assert not thread.is_alive()
+        assert ex.lost_replies >= 1 and doomed.node_id not in ex.placements
+    assert len(scored) == 6 and all(s.reward_kind == "non_edit" and "rested" in s.observation for s in scored)

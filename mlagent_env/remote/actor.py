@@ -87,7 +87,7 @@ class EnvActor:
             "reward": float(reward), "reward_kind": info["reward_kind"], "valid": bool(info["valid"]),
             "observation": obs, "env_s": time.perf_counter() - start, "next_state": next_state,
             "next_messages": info["messages"] if keep_state else None, "done": bool(terminated or truncated),
-            "readable": self.answers_readable(),
+            "readable": self.answers_readable(), "node_id": self.node,
         }
 
     def begin(self, seed: int) -> tuple[str, list[dict[str, str]], bool]:
