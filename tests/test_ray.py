@@ -29,6 +29,24 @@ def test_base_install_does_not_import_ray() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)
 
 
+def test_env_actors_ask_for_the_envs_resources_and_gpus_only_when_given_some() -> None:
+    from mlagent_env.remote.resources import actor_resources
+
+    plain = actor_resources("digits", {})
+    assert (plain.num_cpus, plain.memory_mb, plain.num_gpus, plain.custom) == (1.0, 2048, 0, {})  # the task's memory_mb
+    sized = actor_resources("digits", {"cpus": 2, "memory_mb": 512, "gpus": 1}, resource="mlagent_sandbox")
+    assert sized.needs() == {"CPU": 2.0, "memory": 512.0 * (1 << 20), "GPU": 1.0, "mlagent_sandbox": 1.0}
+    assert actor_resources("digits", {"gpus": "all"}).num_gpus == 0  # a device list is not a count Ray can place
+
+
+def test_without_ray_the_user_is_told_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlagent_env.remote.cluster import RayUnavailable, connect
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(RayUnavailable, match=r'pip install "mlagent\[ray\]"'):
+        connect("auto")
+
+
 try:
     import ray  # noqa: F401
 except ImportError:
@@ -38,9 +56,6 @@ except ImportError:
 
 from mlagent_env.remote.bench import read_placements  # noqa: E402
 from mlagent_env.remote.local_cluster import local_cluster  # noqa: E402
-
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
@@ -73,6 +88,7 @@ def _assert_each_episode_once(out: Path, runs: int) -> None:
         assert records[-1].terminated
 
 
+@pytest.mark.slow
 def test_bench_on_two_nodes_matches_the_local_backend(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     _, workers = cluster
     remote = Benchmark(_config(3, 3, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), tmp_path / "ray")
@@ -89,6 +105,7 @@ def test_bench_on_two_nodes_matches_the_local_backend(cluster: Any, data_dir: Pa
         (tmp_path / "local" / "config.json").read_text())  # same identity: either backend resumes the other
 
 
+@pytest.mark.slow
 def test_a_lost_node_moves_its_episodes_elsewhere(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     c, workers = cluster
     doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 2}, memory=8192 << 20, node_ip_address="127.0.0.1")
@@ -123,6 +140,7 @@ def test_a_lost_node_moves_its_episodes_elsewhere(cluster: Any, data_dir: Path, 
     _assert_each_episode_once(out, 4)
 
 
+@pytest.mark.slow
 def test_a_killed_driver_resumes_with_the_same_command(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench"
     cmd = [sys.executable, "-m", "mlagent_env.cli", "--data-dir", str(data_dir), "bench", "--tasks", "digits",
@@ -161,6 +179,7 @@ def _first_state(data_dir: Path, files: dict[str, str] | None = None) -> str:
         env.close()
 
 
+@pytest.mark.slow
 def test_rl_replies_run_on_both_workers_each_state_sent_once(cluster: Any, data_dir: Path) -> None:
     from mlagent_env import actions as A
     from mlagent_train.executor import Executor
@@ -191,6 +210,7 @@ def test_rl_replies_run_on_both_workers_each_state_sent_once(cluster: Any, data_
     assert all(e.reward_kind == "metric" and e.next_state and e.next_messages for e in episode)
 
 
+@pytest.mark.slow
 def test_rl_replies_of_a_lost_node_are_executed_again_once(cluster: Any, data_dir: Path) -> None:
     from mlagent_env import actions as A
     from mlagent_train.ray_executor import RayExecutor
