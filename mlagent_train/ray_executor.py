@@ -89,11 +89,14 @@ class RayExecutor(LocalExecutor):
                 return None
             self._idle_actors[other.task_id].remove(other)
             self._end(other)
+        self._start_actor(task_id)
+        return None
+
+    def _start_actor(self, task_id: str) -> None:
         kwargs = dict(sandbox=self.sandbox, data_dir=self.data_dir, max_steps=self.env_max_steps, **self.env_kwargs)
         actor = _Actor(spawn_actor(task_id, kwargs, actor_resources(task_id, kwargs, self.resource)), task_id)
         self._live += 1
         self._starting[actor.handle.node_id.remote()] = actor
-        return None
 
     def _started(self, ref: Any) -> None:
         actor = self._starting.pop(ref)
@@ -173,7 +176,7 @@ class RayExecutor(LocalExecutor):
         self.begin(tasks, [0] * len(tasks))
         n = 0
         while tasks and self._live < self.num_sandboxes:
-            self._ready_actor(tasks[n % len(tasks)], waiting=self.num_sandboxes)
+            self._start_actor(tasks[n % len(tasks)])
             n += 1
         deadline = time.monotonic() + WARM_UP_WAIT_S
         while self._starting and time.monotonic() < deadline:
@@ -205,20 +208,22 @@ class RayExecutor(LocalExecutor):
             job = jobs[i]
             job.started = work.started
             if work.timed_out:
-                results[i] = self._failed(job, "corner_case", f"the reply ran past its {job.limit_s:g} s limit and was killed")
+                results[i] = self._failed(job, "corner_case",
+                                          f"the reply ran past its {job.limit_s:g} s limit and was killed")
             elif work.failure is not None:
                 results[i] = self._failed(job, "error", f"{type(work.failure).__name__}: {work.failure}")
             else:
                 results[i] = self._scored(job, work.result)
-        return [r if r is not None else self._failed(j, "error", "the reply was not scored") for j, r in zip(jobs, results)]
+        return [r if r is not None else self._failed(j, "error", "the reply was not scored")
+                for j, r in zip(jobs, results)]
 
     def _scored(self, job: _Job, out: dict[str, Any]) -> ScoredReply:
         if "error" in out:
             return self._failed(job, "error", out["error"], env_s=out["env_s"])
         self._note_readable(job.task_id, out["readable"])
         self.placements.append(out["node_id"])
-        return ScoredReply(task_id=job.task_id, reward=out["reward"], reward_kind=out["reward_kind"], valid=out["valid"],
-                           env_s=out["env_s"], observation=out["observation"], next_state=out["next_state"],
+        return ScoredReply(task_id=job.task_id, reward=out["reward"], reward_kind=out["reward_kind"],
+                           valid=out["valid"], env_s=out["env_s"], observation=out["observation"], next_state=out["next_state"],
                            next_messages=out["next_messages"], done=out["done"])
 
     def begin(self, task_ids: Sequence[str], seeds: Sequence[int]) -> list[EpisodeStart]:

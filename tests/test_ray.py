@@ -59,12 +59,13 @@ from mlagent_env.remote.local_cluster import local_cluster  # noqa: E402
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    with local_cluster([{"mlagent_sandbox": 2, "node_a": 1}, {"mlagent_sandbox": 2, "node_b": 1}]) as (c, workers):
+    # one sandbox per worker: two envs at once are one on each
+    with local_cluster([{"mlagent_sandbox": 1, "node_a": 1}, {"mlagent_sandbox": 1, "node_b": 1}]) as (c, workers):
         yield c, workers
 
 
 def _config(runs: int, parallel: int, data_dir: Path, **kw: Any) -> BenchConfig:
-    return BenchConfig(tasks=["digits"], policy=PolicySpec.parse("scripted"), runs=runs, parallel=parallel,
+    return BenchConfig(tasks=["digits"], policy=PolicySpec.parse("baseline"), runs=runs, parallel=parallel,
                        max_steps=10, sandbox="local", data_dir=str(data_dir), **kw)
 
 
@@ -91,12 +92,12 @@ def _assert_each_episode_once(out: Path, runs: int) -> None:
 @pytest.mark.slow
 def test_bench_on_two_nodes_matches_the_local_backend(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     _, workers = cluster
-    remote = Benchmark(_config(3, 3, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), tmp_path / "ray")
+    remote = Benchmark(_config(2, 2, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), tmp_path / "ray")
     remote.run(progress=False)
     placed = {p["node_id"] for p in read_placements(tmp_path / "ray") if p["event"] == "placed"}
     assert placed == {w.node_id for w in workers}  # both workers ran episodes, the head none
 
-    local = Benchmark(_config(3, 3, data_dir), tmp_path / "local")
+    local = Benchmark(_config(2, 2, data_dir), tmp_path / "local")
     local.run(progress=False)
     assert _comparable(tmp_path / "ray") == _comparable(tmp_path / "local")
     for name in ("results.md", "plots/scores.png", "plots/rewards.png", "config.json"):
@@ -108,9 +109,9 @@ def test_bench_on_two_nodes_matches_the_local_backend(cluster: Any, data_dir: Pa
 @pytest.mark.slow
 def test_a_lost_node_moves_its_episodes_elsewhere(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     c, workers = cluster
-    doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 2}, memory=8192 << 20, node_ip_address="127.0.0.1")
+    doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 1}, memory=8192 << 20, node_ip_address="127.0.0.1")
     out = tmp_path / "bench"
-    bench = Benchmark(_config(4, 3, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), out)
+    bench = Benchmark(_config(3, 3, data_dir, ray_address="auto", ray_resource="mlagent_sandbox"), out)
     failure: list[BaseException] = []
 
     def play() -> None:
@@ -136,14 +137,14 @@ def test_a_lost_node_moves_its_episodes_elsewhere(cluster: Any, data_dir: Path, 
                  and e["event"] == "placed"]
         assert later and later[-1]["node_id"] in {w.node_id for w in workers}
     results = json.loads((out / "results.json").read_text())
-    assert results[0]["runs"] == 4 and results[0]["errors"] == 0
-    _assert_each_episode_once(out, 4)
+    assert results[0]["runs"] == 3 and results[0]["errors"] == 0
+    _assert_each_episode_once(out, 3)
 
 
 @pytest.mark.slow
 def test_a_killed_driver_resumes_with_the_same_command(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench"
-    cmd = [sys.executable, "-m", "mlagent_env.cli", "--data-dir", str(data_dir), "bench", "--tasks", "digits",
+    cmd = [sys.executable, "-m", "mlagent_env.cli", "--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "baseline",
            "--runs", "2", "--parallel", "1", "--max-steps", "10", "--sandbox", "local", "--ray-address", "auto",
            "--out", str(out), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -190,7 +191,7 @@ def test_rl_replies_run_on_both_workers_each_state_sent_once(cluster: Any, data_
     run = A.ExecuteScript(script_name="train.py").to_reply()
     replies = [run, "not an action", run, A.ListFiles(dir_path=".").to_reply()]
     with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
-                     num_sandboxes=4) as ex:
+                     num_sandboxes=2) as ex:
         assert isinstance(ex, Executor)
         ex.warm_up(["digits"])
         puts: list[int] = []
@@ -216,18 +217,18 @@ def test_rl_replies_of_a_lost_node_are_executed_again_once(cluster: Any, data_di
     from mlagent_train.ray_executor import RayExecutor
 
     c, workers = cluster
-    doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 2}, memory=8192 << 20, node_ip_address="127.0.0.1")
+    doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 1}, memory=8192 << 20, node_ip_address="127.0.0.1")
     state = _first_state(data_dir, {"nap.py": "import time\ntime.sleep(4)\nprint('rested')\n"})
     nap = A.ExecuteScript(script_name="nap.py").to_reply()
     with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
-                     num_sandboxes=6) as ex:
-        ex.warm_up(["digits"])  # six actors, two on each worker
+                     num_sandboxes=3) as ex:
+        ex.warm_up(["digits"])  # three actors, one on each worker
         scored: list[Any] = []
-        thread = threading.Thread(target=lambda: scored.extend(ex.run([state] * 6, [nap] * 6)))
+        thread = threading.Thread(target=lambda: scored.extend(ex.run([state] * 3, [nap] * 3)))
         thread.start()
-        time.sleep(2.0)  # the six 4 s naps are running
+        time.sleep(2.0)  # the three 4 s naps are running
         c.remove_node(doomed)
         thread.join(timeout=180)
         assert not thread.is_alive()
         assert ex.lost_replies >= 1 and doomed.node_id not in ex.placements
-    assert len(scored) == 6 and all(s.reward_kind == "non_edit" and "rested" in s.observation for s in scored)
+    assert len(scored) == 3 and all(s.reward_kind == "non_edit" and "rested" in s.observation for s in scored)

@@ -55,7 +55,8 @@ class EnvActor:
     def node_id(self) -> str:
         return self.node
 
-    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], EnvState]:
+    def reset(self, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], EnvState]:
         obs, info = self.env.reset(seed=seed, options=options)
         return obs, info, self.snapshot()
 
@@ -85,6 +86,7 @@ class EnvActor:
             return {"error": f"{type(exc).__name__}: {exc}", "env_s": time.perf_counter() - start}
         return {
             "reward": float(reward), "reward_kind": info["reward_kind"], "valid": bool(info["valid"]),
+            "metric": info["metric"],
             "observation": obs, "env_s": time.perf_counter() - start, "next_state": next_state,
             "next_messages": info["messages"] if keep_state else None, "done": bool(terminated or truncated),
             "readable": self.answers_readable(), "node_id": self.node,
