@@ -82,6 +82,10 @@ class BenchConfig:
     env_kwargs: dict[str, Any] = option({}, "extra keyword arguments of gym.make")
     reset_options: dict[str, list[dict[str, Any]]] = option(
         {}, "per task, per run: options for env.reset (e.g. {ideas: [...]} for exploration)")
+    ray_address: str | None = option(None, "run the envs on this Ray cluster (auto: the one this node belongs to; "
+                                     "the ray extra); unset: in this process")
+    ray_resource: str | None = option(None, "with ray_address: a custom resource (e.g. mlagent_sandbox) each env "
+                                      "actor takes one of")
 
     def identity(self) -> dict[str, Any]:
         """What must not change between a run and its resumption. Where the policy is served
@@ -90,7 +94,7 @@ class BenchConfig:
         d = asdict(self)
         served = ("base_url", "api_key_env", "timeout_s", "retries", "stream")
         d["policy"] = {k: v for k, v in self.policy.to_dict().items() if k not in served}
-        for key in ("parallel", "tasks", "runs", "reset_options", "output_dir", "rerun_errors"):
+        for key in ("parallel", "tasks", "runs", "reset_options", "output_dir", "rerun_errors", "ray_address", "ray_resource"):
             d.pop(key)
         return d
 
@@ -234,7 +238,7 @@ class Benchmark:
             kwargs["exec_timeout_s"] = self.config.exec_timeout_s
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="mlagent local sandbox")
-            env = RecordEpisode(gym.make(f"mlagent/{task_id}", **kwargs), traj)
+            env = RecordEpisode(self._make_env(task_id, run, kwargs), traj)
         options = self.config.options_for(task_id, run)
         with self._lock:
             self._active[(task_id, run)] = env
@@ -258,6 +262,14 @@ class Benchmark:
         if not path.exists():
             return False
         return not (self.config.rerun_errors and json.loads(path.read_text()).get("error"))
+
+    def _make_env(self, task_id: str, run: int, kwargs: dict[str, Any]) -> gym.Env[str, str]:
+        """The env of one episode: here, or on a Ray env actor (``ray_address``, the ``[ray]`` extra)."""
+        if self.config.ray_address:
+            from mlagent_env.remote.bench import remote_env  # noqa: PLC0415
+
+            return remote_env(self, task_id, run, kwargs)
+        return gym.make(f"mlagent/{task_id}", **kwargs)
 
     def _episode_path(self, task_id: str, run: int) -> Path:
         return self.out / "episodes" / task_id / f"run-{run}.json"

@@ -15,7 +15,7 @@ from typing import Any, Iterator, SupportsFloat
 import gymnasium as gym
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlagent_env.env import EnvState, MLAgentEnv
+from mlagent_env.env import EnvState
 from mlagent_env.text import scrub_surrogates
 
 
@@ -129,8 +129,7 @@ class RecordEpisode(gym.Wrapper[str, str, str, str]):
     def _remember(self, info: dict[str, Any]) -> None:
         self._prompt = info["prompt"]
         self._messages = info["messages"]
-        env = self.unwrapped
-        assert isinstance(env, MLAgentEnv)
-        self._state = env.snapshot() if self.save_state else None
+        env = self.unwrapped  # an MLAgentEnv, or a RemoteEnv (mlagent_env.remote) that runs one elsewhere
+        self._state = env.snapshot() if self.save_state else None  # type: ignore[attr-defined]
 
 

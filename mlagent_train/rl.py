@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagent_env.readable_answers import READABLE_ANSWERS_NOTE, check_readable_answers
+from mlagent_train.config import ConfigError
 from mlagent_train.executor import Executor
 from mlagent_train.rl_config import GRPOStageConfig, PPOStageConfig, RLConfig, RLError
 from mlagent_train.rl_outputs import card_text, process_rank, rollouts_path
@@ -67,8 +68,15 @@ def build_executor(cfg: RLConfig) -> Executor:
     from mlagent_train.local_executor import LocalExecutor
 
     episode = isinstance(cfg, PPOStageConfig) and cfg.mode == "episode"
-    return LocalExecutor(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
-                         timeout_s=cfg.rollout_timeout_s, env_max_steps=cfg.episode_max_steps if episode else 1000)
+    kwargs: dict[str, Any] = dict(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
+                                  timeout_s=cfg.rollout_timeout_s, env_max_steps=cfg.episode_max_steps if episode else 1000)
+    if cfg.executor == "ray":
+        from mlagent_train.ray_executor import RayExecutor  # the ray extra
+
+        return RayExecutor(address=cfg.ray_address, resource=cfg.ray_resource, **kwargs)
+    if cfg.executor != "local":
+        raise ConfigError(f"executor={cfg.executor!r} is not an executor; use local or ray")
+    return LocalExecutor(**kwargs)
 
 
 # ------------------------------------------------------------------------------------- entry

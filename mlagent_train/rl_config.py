@@ -26,12 +26,17 @@ class RLConfig:
     algo: Literal["grpo", "ppo"] = option("grpo", "grpo (TRL GRPOTrainer) | ppo (mlagent_train.ppo, single-step)")
     model_name_or_path: str = option("runs/sft/final", "the policy to start from (the SFT checkpoint)")
     trajectories: list[str] = option(["runs/explore/expert/trajectories"], "trajectory files or folders with saved states (the states pool)")
-    tasks: list[str] = option([], "tasks whose states are used (empty: every held-in task in the trajectories; offline tasks must be listed)")
+    tasks: list[str] = option([], "tasks or groups whose states are used (empty: every held-in task in the trajectories; offline tasks must be listed, e.g. offline-held-in)")
     allow_held_out: bool = option(False, "allow held-out tasks when they are listed in tasks (normally kept for evaluation)")
     task_balance: Literal["uniform", "proportional"] = option("uniform", "each task gets the same weight, or a weight proportional to its states")
     step_power: float = option(0.0, "state weight (step / episode length) ** step_power: 0 uniform, > 0 favours late steps")
     output_dir: str = option("runs/rl", "checkpoints, final model, reward curves and summaries")
     sandbox: str = option("auto", "sandbox of the executed replies: auto | docker | local")
+    executor: str = option("local", "where replies run: local (a thread pool here) | ray (env actors on a Ray "
+                           "cluster, the ray extra)")
+    ray_address: str = option("auto", "executor=ray: the cluster's head (host:port), or auto for this node's cluster")
+    ray_resource: str | None = option(None, "executor=ray: a custom resource each env actor takes one of "
+                                      "(e.g. mlagent_sandbox)")
     data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
     num_sandboxes: int = option(8, "replies executed at once (one sandbox each)")
     rollout_timeout_s: float | None = option(None, "per-reply limit, counted from the reply's own start; a reply past it is killed and scored corner_case (unset: each task's exec_timeout_s + 60 s; never below exec_timeout_s)")

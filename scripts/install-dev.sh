@@ -5,11 +5,12 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 quiet() { grep -v "^WARNING: Location" || true; }
-# torch first. TORCH_INDEX picks the build: unset, pip's configured index decides (on Linux PyPI
-# serves the CUDA build, ~17 nvidia-* packages); TORCH_INDEX=https://download.pytorch.org/whl/cpu
-# gets the small CPU-only build. A torch that is already installed is kept.
+# torch first. TORCH_SPEC picks the version (default torch==2.13.0, the release this project is
+# tested with; a bare requirement would take the newest build the index serves, on Linux a CUDA
+# one with ~17 nvidia-* packages) and TORCH_INDEX the index, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# for the small CPU-only build. A torch that is already installed is kept.
 if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} torch 2>&1 | quiet
+  .venv/bin/python -m pip install -q --disable-pip-version-check ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} "${TORCH_SPEC:-torch==2.13.0}" 2>&1 | quiet
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,tasks,train]" 2>&1 | quiet
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,tasks,train,ray]" 2>&1 | quiet
 .venv/bin/python -c "import mlagent_env, torch, pytest" >/dev/null
