@@ -7,7 +7,7 @@ A sandbox says whether agent code in it can read the task's private answers
 (:attr:`mlagent_env.sandbox.Sandbox.answers_readable`): a plain local sandbox can, Docker cannot.
 ``mlagent-env bench``, ``mlagent-train explore``, ``rl`` and ``eval`` ask the sandbox they would
 use, before any model loads, and refuse a readable one unless the user opts in
-(``--allow-readable-answers``, ``allow_readable_answers: true``); with the opt-in, the run's log
+(``--allow-readable-answers true``, ``allow_readable_answers: true``); with the opt-in, the run's log
 lines, reports and checkpoint cards carry :data:`READABLE_ANSWERS_NOTE`.
 """
 
@@ -52,7 +52,7 @@ def check_readable_answers(readable: bool, allow: bool, command: str) -> str | N
         raise ReadableAnswersRefused(
             f"{command}: agent code in this sandbox can read the tasks' private answers, so scores and rewards "
             "would not mean anything. Use sandbox=docker (start Docker, then mlagent-env image build), or, "
-            "knowing that, opt in with --allow-readable-answers (allow_readable_answers: true in a config)"
+            "knowing that, opt in with --allow-readable-answers true (allow_readable_answers: true in a config)"
         )
     print(f"{command}: {READABLE_ANSWERS_NOTE}", file=sys.stderr)
     return READABLE_ANSWERS_NOTE

@@ -104,7 +104,7 @@ def test_suite_has_held_in_and_held_out_groups() -> None:
 def test_bench_cli_refuses_an_unknown_group(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from mlagent_env.cli import main
 
-    assert main(["bench", "--tasks", "offline-held-on", "--out", str(tmp_path / "b")]) == 2
+    assert main(["bench", "--tasks", "offline-held-on", "--output_dir", str(tmp_path / "b")]) == 2
     assert "offline-held-in" in capsys.readouterr().err
 
 

@@ -146,7 +146,7 @@ def test_a_killed_driver_resumes_with_the_same_command(cluster: Any, data_dir: P
     out = tmp_path / "bench"
     cmd = [sys.executable, "-m", "mlagent_env.cli", "--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "baseline",
            "--runs", "2", "--parallel", "1", "--max-steps", "10", "--sandbox", "local", "--ray-address", "auto",
-           "--out", str(out), "--quiet"]
+           "--output_dir", str(out), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     driver = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = out / "episodes" / "digits" / "run-0.json"

@@ -40,11 +40,11 @@ def test_bench_refuses_readable_answers_and_says_so_with_the_opt_in(data_dir: Pa
 
     args = ["--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "baseline", "--runs", "1",
             "--max-steps", "2", "--sandbox", "local", "--quiet"]
-    assert main([*args, "--out", str(tmp_path / "refused")]) != 0
+    assert main([*args, "--output_dir", str(tmp_path / "refused")]) != 0
     err = capsys.readouterr().err
     assert REFUSED in err and "--allow-readable-answers" in err and "sandbox=docker" in err
     assert not (tmp_path / "refused" / "episodes").exists()  # no episode was played
-    assert main([*args, "--allow-readable-answers", "--out", str(tmp_path / "allowed")]) == 0
+    assert main([*args, "--allow-readable-answers", "true", "--output_dir", str(tmp_path / "allowed")]) == 0
     assert (tmp_path / "allowed" / "results.md").read_text().startswith(f"> {READABLE_ANSWERS_NOTE}")
     assert READABLE_ANSWERS_NOTE in capsys.readouterr().err
 
@@ -57,7 +57,7 @@ def test_bench_auto_does_not_silently_land_on_a_leaky_sandbox(data_dir: Path, tm
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # no engine answers: auto falls back to local
     with pytest.warns(UserWarning, match="no Docker engine answers"):
         code = main(["--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "baseline", "--runs", "1",
-                     "--sandbox", "auto", "--out", str(tmp_path / "auto"), "--quiet"])
+                     "--sandbox", "auto", "--output_dir", str(tmp_path / "auto"), "--quiet"])
     assert code != 0 and REFUSED in capsys.readouterr().err
 
 
@@ -88,9 +88,9 @@ def test_explore_and_eval_refuse_readable_answers_before_loading_a_model(data_di
     from mlagent_train.cli import main
 
     assert main(["explore", "--tasks", "[digits]", "--sandbox", "local", "--data_dir", str(data_dir),
-                 "--embedder", str(tmp_path / "no-embedder"), "--out_dir", str(tmp_path / "explore"), "--quiet"]) == 1
+                 "--embedder", str(tmp_path / "no-embedder"), "--output_dir", str(tmp_path / "explore"), "--quiet"]) == 1
     assert REFUSED in capsys.readouterr().err
     (tmp_path / "empty-model").mkdir()  # a folder, so eval gets as far as its benchmark; loading it would fail
     assert main(["eval", "--model", str(tmp_path / "empty-model"), "--tasks", "[digits]", "--sandbox", "local",
-                 "--data_dir", str(data_dir), "--out", str(tmp_path / "eval"), "--quiet"]) == 1
+                 "--data_dir", str(data_dir), "--output_dir", str(tmp_path / "eval"), "--quiet"]) == 1
     assert REFUSED in capsys.readouterr().err
