@@ -280,8 +280,9 @@ class ParsedReply:
 
 FORMAT_HINT = (
     "Reply with exactly one action, either as\n"
-    "Action: <action name>\nAction Input: <a JSON object with the action's arguments>\n"
-    'or as a JSON tool call {"name": "<action name>", "arguments": {...}}.'
+    "an Action line naming it and an Action Input line with its arguments as a JSON object, e.g.\n"
+    'Action: Execute Script\nAction Input: {"script_name": "train.py"}\n'
+    'or as a JSON tool call, e.g. {"name": "Execute Script", "arguments": {"script_name": "train.py"}}.'
 )
 
 _SECTION_NAMES = ("Reflection", "Research Plan and Status", "Fact Check", "Thought", "Action Input", "Action")
