@@ -9,11 +9,13 @@ paths relative to the workspace root; anything that would leave the workspace ra
 
 from __future__ import annotations
 
+import atexit
 import os
 import posixpath
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 from mlagent_env.errors import InvalidPath, PathEscapeError
 
@@ -325,3 +327,19 @@ class SandboxLifecycle:
             from mlagent_env.errors import SandboxError  # noqa: PLC0415
 
             raise SandboxError("this sandbox is closed")
+
+
+def closed_at_exit() -> "weakref.WeakSet[Any]":
+    """A set of open things (sandboxes, pools) whose ``close()`` runs, best effort, when Python
+    exits (Ctrl-C included): add each when it opens, discard it when it closes."""
+    registry: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+    def close_all() -> None:
+        for thing in list(registry):
+            try:
+                thing.close()
+            except Exception:
+                pass
+
+    atexit.register(close_all)
+    return registry

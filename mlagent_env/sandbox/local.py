@@ -34,6 +34,7 @@ import tempfile
 import time
 import uuid
 import warnings
+import weakref
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -53,6 +54,7 @@ from mlagent_env.sandbox.base import (
     OutputCapture,
     SandboxLifecycle,
     SandboxSpec,
+    closed_at_exit,
     compute_env,
     finish_exec,
     is_data_path,
@@ -66,6 +68,8 @@ from mlagent_env.sandbox.quota import DiskQuota, full_disk_as_error
 
 Isolation = Literal["process", "bwrap"]
 _warned = False
+_open: "weakref.WeakSet[LocalSandbox]" = closed_at_exit()
+"""Sandboxes not closed yet: closed when Python exits, so that no disk quota stays mounted."""
 
 
 def _warn_once() -> None:
@@ -175,6 +179,7 @@ class LocalSandbox(SandboxLifecycle):
             self._cg.remove()
             shutil.rmtree(self._root, ignore_errors=True)
             raise
+        _open.add(self)
         self.workspace = self._quota.mount
         self._tmp = self._root / "tmp"
         self._public = Path(spec.public_dir).resolve() if spec.public_dir else None
@@ -296,6 +301,7 @@ class LocalSandbox(SandboxLifecycle):
         if self._closed:
             return
         self._closed = True
+        _open.discard(self)
         self._stop_launcher()
         self._cg.remove()
         self._quota.release()

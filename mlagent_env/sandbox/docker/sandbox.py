@@ -7,7 +7,6 @@ container would resolve them (anything that resolves outside the workspace is re
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import stat
@@ -25,6 +24,7 @@ from mlagent_env.sandbox.base import (
     ExecResult,
     SandboxLifecycle,
     SandboxSpec,
+    closed_at_exit,
     compute_env,
     finish_exec,
     is_data_path,
@@ -50,7 +50,7 @@ from mlagent_env.sandbox.quota import full_disk_as_error
 if TYPE_CHECKING:  # pragma: no cover
     from mlagent_env.sandbox.pool import WarmPool
 
-_live: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
+_live: "weakref.WeakSet[DockerSandbox]" = closed_at_exit()
 
 
 class DockerSandbox(SandboxLifecycle):
@@ -358,13 +358,3 @@ def _not_running_errors() -> tuple[type[BaseException], ...]:
     import docker  # noqa: PLC0415
 
     return (docker.errors.APIError,)
-
-
-@atexit.register
-def _close_all() -> None:
-    """Close every sandbox still open when Python exits (Ctrl-C included)."""
-    for sb in list(_live):
-        try:
-            sb.close()
-        except Exception:
-            pass
