@@ -16,8 +16,9 @@ from pathlib import Path
 
 from mlagent_env.errors import SandboxError, UnreadableFile, WorkspaceFileNotFound
 
-READ_LIMIT_BYTES = 64 << 20
-"""The most bytes the host reads from one agent file (Read File, Copy File, grading, digests)."""
+READ_LIMIT_BYTES = 512 << 20
+"""The most bytes the host reads from one agent file (Read File, Copy File, grading, digests): a
+real full-size submission must fit (denoising-dirty-documents' is ~120 MB), a sparse 2 GB file not."""
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
