@@ -117,7 +117,7 @@ class Sandbox(Protocol):
 
     def read_file(self, path: str) -> bytes:
         """Bytes of a workspace file (``data/`` included). Raises WorkspaceFileNotFound, or
-        UnreadableFile for a FIFO, device, socket or a file over 64 MB (never blocks or allocates
+        UnreadableFile for a FIFO, device, socket or a file over 512 MB (never blocks or allocates
         its size)."""
         ...
 
