@@ -283,10 +283,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "(--config) gives them, --set key=value or --key value override it.")
     add_config_arguments(p, BenchConfig)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--ray-address", default=None,
-                   help="run the envs on this Ray cluster (host:port, or auto); needs the ray extra")
-    p.add_argument("--ray-resource", default=None,
-                   help="with --ray-address: a custom resource each env actor takes one of (e.g. mlagent_sandbox)")
     p.set_defaults(func=cmd_bench)
 
     for register in _extensions():
