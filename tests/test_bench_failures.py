@@ -53,7 +53,7 @@ def test_settings_reach_the_server_and_streamed_truncation_is_recorded() -> None
 
 def _bench(data_dir: Path, out: Path, url: str, *more: str) -> list[str]:
     return ["--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "http", "--policy.base-url", url,
-            "--policy.model", "m", "--policy.retries", "0", "--runs", "2", "--max_steps", "4", "--sandbox", "local",
+            "--policy.model", "m", "--policy.retries", "0", "--runs", "2", "--max_steps", "4", "--sandbox", "local", "--allow_readable_answers", "true",
             "--output_dir", str(out), "--quiet", *more]
 
 
@@ -135,6 +135,7 @@ def test_report_states_its_conventions(data_dir: Path, tmp_path: Path) -> None:
     from mlagent_env.bench import BenchConfig, Benchmark
 
     config = BenchConfig(tasks=["digits"], policy=PolicySpec(kind="baseline"), runs=1, max_steps=3, sandbox="local",
+                         allow_readable_answers=True,
                          data_dir=str(data_dir))
     Benchmark(config, tmp_path / "b").run(progress=False)
     again = Benchmark(config, tmp_path / "b")

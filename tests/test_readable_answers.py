@@ -5,7 +5,7 @@ named here do not exist: reaching them would be a different error)."""
 from __future__ import annotations
 
 import json
-import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,9 +22,9 @@ REFUSED = "can read the tasks' private answers"
 def test_sandboxes_say_whether_agent_code_can_read_the_answers(data_dir: Path) -> None:
     with LocalSandbox(SandboxSpec(task_id="digits")) as plain:
         assert plain.answers_readable
-    if os.geteuid() == 0:  # bubblewrap does not contain root yet
-        assert env_answers_readable("digits", sandbox="local", data_dir=str(data_dir),
-                                    sandbox_options={"isolation": "bwrap"})
+    if shutil.which("bwrap"):  # contained local, as root too (tests/test_containment.py attacks it)
+        assert not env_answers_readable("digits", sandbox="local", data_dir=str(data_dir),
+                                        sandbox_options={"isolation": "bwrap"})
     assert env_answers_readable("digits", sandbox="local", data_dir=str(data_dir))
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from mlagent_train.config import load_config
 from mlagent_train.evaluate import EvalConfig
-from mlagent_train.rl import RLConfig
+from mlagent_train.rl import GRPOStageConfig
 from mlagent_train.sft import SFTError, SFTStageConfig, check_model_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_walkthrough_configs_load_and_chain() -> None:
     configs = ROOT / "examples" / "configs"
     sft = load_config(SFTStageConfig, configs / "cpu_sft.yaml")
-    grpo = load_config(RLConfig, configs / "cpu_grpo.yaml")
+    grpo = load_config(GRPOStageConfig, configs / "cpu_grpo.yaml")
     ev = load_config(EvalConfig, configs / "cpu_eval.yaml")
     assert sft.use_cpu and grpo.use_cpu and ev.device == "cpu" and grpo.sandbox == ev.sandbox == "local"
     assert grpo.model_name_or_path == f"{sft.output_dir}/final" and ev.model == f"{grpo.output_dir}/final"
