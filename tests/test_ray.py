@@ -66,7 +66,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def _config(runs: int, parallel: int, data_dir: Path, **kw: Any) -> BenchConfig:
     return BenchConfig(tasks=["digits"], policy=PolicySpec.parse("baseline"), runs=runs, parallel=parallel,
-                       max_steps=10, sandbox="local", data_dir=str(data_dir), **kw)
+                       max_steps=10, sandbox="local", allow_readable_answers=True, data_dir=str(data_dir), **kw)
 
 
 def _comparable(out: Path) -> Any:
@@ -145,7 +145,7 @@ def test_a_lost_node_moves_its_episodes_elsewhere(cluster: Any, data_dir: Path, 
 def test_a_killed_driver_resumes_with_the_same_command(cluster: Any, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench"
     cmd = [sys.executable, "-m", "mlagent_env.cli", "--data-dir", str(data_dir), "bench", "--tasks", "digits", "--policy", "baseline",
-           "--runs", "2", "--parallel", "1", "--max-steps", "10", "--sandbox", "local", "--ray-address", "auto",
+           "--runs", "2", "--parallel", "1", "--max-steps", "10", "--sandbox", "local", "--allow-readable-answers", "true", "--ray-address", "auto",
            "--output_dir", str(out), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     driver = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
