@@ -15,18 +15,19 @@ rows. Three ways out were weighed:
   published in a coordinate system that only this install knows, with fresh random ids. The
   bundled copy's feature values are then not comparable with the published ones: an exact join
   finds nothing and a nearest-neighbour match (raw or standardised) lands on unrelated rows, so
-  the labels it copies are no better than chance. The re-encoding preserves what a model can learn:
+  the labels it copies score below the task's starter (tests/test_offline_tasks.py). The
+  re-encoding preserves what a model can learn:
 
   - tabular columns are mapped by a secret affine map ``x -> sign * scale * x / sd + offset`` per
     column (half of the columns negated, in the least recognisable of several secret patterns;
-    scale in [0.5, 5]; offset within +-10), so
-    the order of values in a column is kept up to direction. Trees, and linear models behind a
-    standard scaler, learn exactly what they learned on the original columns, so a starter
-    scores the same on every install;
+    scale in [0.5, 5]; offset within +-10), so the order of values in a column is kept up to
+    direction. Trees, and linear models behind a standard scaler, learn exactly what they
+    learned on the original columns, so a starter scores the same on every install;
   - images get one secret orientation (one of the seven non-identity flips and rotations of the
-    square, avoiding those under which the images look like themselves), shared by every image, so they stay images with the same grey levels; a model that
-    does not care where a pixel sits (naive Bayes, summaries of the grey levels) scores the same
-    on every install, and one that does (a tree, a CNN) about the same.
+    square, avoiding those under which the images look like themselves), shared by every image,
+    so they stay images with the same grey levels; a model that does not care where a pixel sits
+    (naive Bayes, summaries of the grey levels) scores the same on every install, and one that
+    does (a tree, a CNN) about the same.
 
 The key is 128 random bits from :mod:`secrets`, written beside the raw data
 (``raw/<task>/disguise.key``) when the task is first prepared on this machine and reused when it is
