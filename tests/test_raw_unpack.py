@@ -132,6 +132,41 @@ def test_cifar_tarball_is_extracted(tmp_path: Path) -> None:
     assert _manifest(paths) == expected
 
 
+@pytest.mark.parametrize("has_data_filter", [True, False])
+def test_tar_extraction_refuses_what_leaves_the_folder_with_or_without_tarfiles_filter(
+    has_data_filter: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python < 3.11.4 (Debian 12's 3.11.2) has no filter="data": the same rules apply by hand."""
+    from mlagent_env.tasks.acquire import extract
+
+    if not has_data_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    (tmp_path / "f.txt").write_text("ok")
+    good = tmp_path / "good.tar.gz"
+    with tarfile.open(good, "w:gz") as tar:
+        tar.add(tmp_path / "f.txt", "d/f.txt")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out2").mkdir()
+    extract(good, tmp_path / "out")
+    assert (tmp_path / "out" / "d" / "f.txt").read_text() == "ok"
+    for bad_name, link in (("../escape.txt", None), ("/tmp/abs-escape.txt", None), ("l", "/etc/passwd")):
+        bad = tmp_path / "bad.tar"
+        with tarfile.open(bad, "w") as tar:
+            info = tarfile.TarInfo(bad_name)
+            if link:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                tar.addfile(info)
+            else:
+                info.size = 2
+                tar.addfile(info, __import__("io").BytesIO(b"no"))
+        try:  # refused, or (filter="data" with an absolute name) extracted inside the folder
+            extract(bad, tmp_path / "out2")
+        except DataUnavailable:
+            pass
+        assert not (tmp_path / "escape.txt").exists() and not Path("/tmp/abs-escape.txt").exists()
+        assert not (tmp_path / "out2" / "l").is_symlink()
+
+
 @pytest.mark.parametrize("name", ["spaceship-titanic.zip", "cifar-10-python.tar.gz", "train.json.7z"])
 def test_a_truncated_archive_names_the_file_and_says_to_download_again(name: str, tmp_path: Path) -> None:
     task_id = {".zip": "spaceship-titanic", ".gz": "cifar-10", ".7z": STATOIL}[Path(name).suffix]

@@ -183,7 +183,20 @@ def _extract_zip(archive: Path, dest: Path) -> None:
 
 def _extract_tar(archive: Path, dest: Path) -> None:
     with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")  # refuses absolute paths, '..', links that leave, devices
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 (and the security releases before it)
+            tar.extractall(dest, filter="data")  # refuses absolute paths, '..', links that leave, devices
+            return
+        # older interpreters (Debian 12 ships 3.11.2): the same rules by hand, files and folders only
+        members = tar.getmembers()
+        odd = [m.name for m in members if not (m.isfile() or m.isdir())]
+        if odd:
+            raise DataUnavailable(f"{archive.name} holds links or special files, which are not extracted: {odd[:3]}")
+        _check_inside(archive, dest, [m.name for m in members])
+        for m in members:
+            m.mode = (m.mode | 0o600) & 0o755 if m.isfile() else 0o755
+            m.uid = m.gid = 0
+            m.uname = m.gname = ""
+        tar.extractall(dest, members=members)
 
 
 def _extract_7z(archive: Path, dest: Path) -> None:
