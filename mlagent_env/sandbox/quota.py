@@ -31,11 +31,14 @@ FULL_MARGIN_BYTES = 1 << 20
 """A quota with less than this much space left counts as full."""
 
 _warned = False
+_SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+_MKFS = shutil.which("mkfs.ext4", path=_SYSTEM_PATH)
+"""mkfs.ext4, also where a user's PATH lacks the sbin folders."""
 
 
 def can_mount() -> bool:
     """Whether this process may loop-mount an image (root with mkfs.ext4 and a loop device)."""
-    return os.geteuid() == 0 and shutil.which("mkfs.ext4") is not None and Path("/dev/loop-control").exists()
+    return os.geteuid() == 0 and _MKFS is not None and Path("/dev/loop-control").exists()
 
 
 class DiskQuota:
@@ -63,7 +66,7 @@ class DiskQuota:
             f.truncate(size_mb << 20)
         self._image.chmod(0o600)
         try:
-            _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-i", "8192", "-O", "^has_journal,^resize_inode",
+            _run([_MKFS, "-q", "-F", "-m", "0", "-i", "8192", "-O", "^has_journal,^resize_inode",
                   "-E", "lazy_itable_init=1,nodiscard", str(self._image)])
             _run(["mount", "-o", "loop,nosuid,nodev,noinit_itable", str(self._image), str(self.mount)])
         except SandboxError as exc:  # e.g. a container without loop devices
