@@ -95,7 +95,7 @@ def run_grpo(cfg: GRPOStageConfig, out: Path, report_to: str, pool: StatesPool, 
         rollouts.unlink(missing_ok=True)
     else:
         truncate_rollouts(rollouts, int(resume.name.split("-")[-1]))
-    reward = EnvReward(executor, RewardLog(rollouts), marks={"answers_readable": 1.0} if readable else None)
+    reward = EnvReward(executor, pool.states(), RewardLog(rollouts), marks={"answers_readable": 1.0} if readable else None)
     trainer = build_grpo_trainer(cfg, reward, dataset, report_to, card)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     final = out / "final"

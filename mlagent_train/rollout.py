@@ -1,6 +1,6 @@
 """The reward path of step-wise GRPO and PPO on top of an :class:`~mlagent_train.executor.Executor`.
 
-    reward = EnvReward(executor, RewardLog("runs/rl/rollouts.jsonl"))   # a TRL reward function
+    reward = EnvReward(executor, pool.states(), RewardLog("runs/rl/rollouts.jsonl"))   # a TRL reward function
     metrics = RewardLog(path).record(step, executor.run(states, replies))  # PPO's way
 
 There is no shortcut: the reward is the env's unified reward of the executed step (see
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,22 +66,26 @@ class RewardLog:
 
 
 class EnvReward:
-    """A TRL reward function (``reward_funcs=[EnvReward(executor)]``): the dataset's ``state``
-    column is restored, the completion is executed, and the env's unified reward is returned.
-    Reward kinds go to TRL's ``log_metric`` hook (``reward_kind/<kind>``) and to a :class:`RewardLog`."""
+    """A TRL reward function (``reward_funcs=[EnvReward(executor, pool.states())]``): the state
+    that a row's ``state_index`` names is restored, the completion is executed, and the env's
+    unified reward is returned. The dataset holds indices, not states, so that a state (a
+    workspace tar) is kept once, however often it is drawn. Reward kinds go to TRL's
+    ``log_metric`` hook (``reward_kind/<kind>``) and to a :class:`RewardLog`."""
 
     __name__ = "unified_reward"
 
-    def __init__(self, executor: Executor, log: RewardLog | None = None, marks: dict[str, float] | None = None) -> None:
+    def __init__(self, executor: Executor, states: Sequence[str], log: RewardLog | None = None,
+                 marks: dict[str, float] | None = None) -> None:
         self.executor = executor
+        self.states = list(states)
         self.log = log or RewardLog()
         self.marks = dict(marks or {})
         """Constant metrics logged with every call (``answers_readable`` on a run that opted in)."""
 
-    def __call__(self, prompts: list[Any], completions: list[Any], state: list[str], log_metric: Any = None,
+    def __call__(self, prompts: list[Any], completions: list[Any], state_index: list[int], log_metric: Any = None,
                  trainer_state: Any = None, **kwargs: Any) -> list[float]:
         replies = [completion_text(c) for c in completions]
-        outcomes = self.executor.run(list(state), replies)
+        outcomes = self.executor.run([self.states[int(i)] for i in state_index], replies)
         step = int(getattr(trainer_state, "global_step", 0) or 0) + 1
         metrics = {**self.log.record(step, outcomes), **self.marks}
         if log_metric is not None:

@@ -3,7 +3,7 @@ trajectories is a state to start one RL step from.
 
     pool = StatesPool.from_trajectories(["runs/explore/expert/trajectories"], tasks=None)
     rows = pool.sample(256, seed=0)          # weighted draws: task balance x step position
-    dataset = pool.to_dataset(256, seed=0)   # conversational ``prompt`` + ``state`` columns for TRL
+    dataset = pool.to_dataset(256, seed=0)   # conversational ``prompt`` + ``state_index`` columns for TRL
 
 One entry per step that carries its :class:`~mlagent_env.env.EnvState` (the state in which the
 prompt was shown) and its chat ``messages`` (rendered by :mod:`mlagent_env.prompt`, copied byte
@@ -133,14 +133,22 @@ class StatesPool:
         return random.Random(seed).choices(self.entries, weights=self.weights(), k=n)
 
     def to_rows(self, n: int, seed: int = 0) -> list[dict[str, Any]]:
+        """``n`` weighted draws as dataset rows. A row names its state by ``state_index`` into
+        :meth:`states` instead of carrying the EnvState (a workspace tar can be megabytes, and a
+        state is drawn many times)."""
+        index = {id(e): i for i, e in enumerate(self.entries)}
         return [
-            {"prompt": e.messages, "state": e.state, "task_id": e.task_id, "state_step": e.step}
+            {"prompt": e.messages, "state_index": index[id(e)], "task_id": e.task_id, "state_step": e.step}
             for e in self.sample(n, seed)
         ]
 
+    def states(self) -> list[str]:
+        """The EnvState JSON of every entry, in order (what ``state_index`` points into)."""
+        return [e.state for e in self.entries]
+
     def to_dataset(self, n: int, seed: int = 0) -> Any:
         """A ``datasets.Dataset`` of ``n`` sampled states: a conversational ``prompt`` (the state's
-        messages), ``state`` (EnvState JSON), ``task_id`` and ``state_step``."""
+        messages), ``state_index`` (into :meth:`states`), ``task_id`` and ``state_step``."""
         from datasets import Dataset
 
         return Dataset.from_list(self.to_rows(n, seed))

@@ -63,7 +63,8 @@ def test_states_pool_defaults_to_held_in_and_weights_tasks_and_steps(trajectorie
     draws = late.sample(300, seed=1)
     assert sum(e.step == 3 for e in draws) > sum(e.step == 1 for e in draws)
     ds = pool.to_dataset(8, seed=0)
-    assert set(ds.column_names) == {"prompt", "state", "task_id", "state_step"} and len(ds) == 8
+    assert set(ds.column_names) == {"prompt", "state_index", "task_id", "state_step"} and len(ds) == 8
+    assert all(pool.states()[r["state_index"]] == pool.entries[r["state_index"]].state for r in ds)
     assert ds[0]["prompt"][0]["role"] == "system"
     assert StatesPool.from_trajectories([trajectories], tasks=["digits"]).sample(5, seed=3) == \
         StatesPool.from_trajectories([trajectories], tasks=["digits"]).sample(5, seed=3)
@@ -92,9 +93,10 @@ def test_env_reward_is_a_trl_reward_function(trajectories: Path, data_dir: Path,
     rows = pool.to_rows(2, seed=0)
     logged: dict[str, list[float]] = {}
     with LocalExecutor(sandbox="local", data_dir=str(data_dir), num_sandboxes=2) as ex:
-        reward = EnvReward(ex, RewardLog(tmp_path / "rollouts.jsonl"))
+        reward = EnvReward(ex, pool.states(), RewardLog(tmp_path / "rollouts.jsonl"))
         completions = [[{"role": "assistant", "content": VALID}], [{"role": "assistant", "content": INVALID}]]
-        values = reward(prompts=[r["prompt"] for r in rows], completions=completions, state=[r["state"] for r in rows],
+        values = reward(prompts=[r["prompt"] for r in rows], completions=completions,
+                        state_index=[r["state_index"] for r in rows],
                         task_id=[r["task_id"] for r in rows], log_metric=lambda k, v: logged.setdefault(k, []).append(v))
     assert values == [0.5, 0.0]
     assert logged["reward_kind/non_edit"] == [0.5] and logged["reward_kind/format_error"] == [0.5]
