@@ -232,3 +232,22 @@ def test_rl_replies_of_a_lost_node_are_executed_again_once(cluster: Any, data_di
         assert not thread.is_alive()
         assert ex.lost_replies >= 1 and doomed.node_id not in ex.placements
     assert len(scored) == 3 and all(s.reward_kind == "non_edit" and "rested" in s.observation for s in scored)
+
+
+@pytest.mark.slow
+def test_rl_a_reply_past_its_own_timeout_on_a_remote_actor_is_corner_case(cluster: Any, data_dir: Path) -> None:
+    """The same per-reply limit as the local executor: counted from the reply's own start, the
+    hung reply is scored corner_case and the quick one beside it is not held up."""
+    from mlagent_env import actions as A
+    from mlagent_train.ray_executor import RayExecutor
+
+    state = _first_state(data_dir, {"hang.py": "import time\ntime.sleep(120)\n"})
+    hang = A.ExecuteScript(script_name="hang.py").to_reply()
+    with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
+                     num_sandboxes=2, timeout_s=3.0, env_kwargs={"exec_timeout_s": 2.0}) as ex:
+        ex.warm_up(["digits"])
+        t0 = time.monotonic()
+        hung, quick = ex.run([state, state], [hang, A.ListFiles(dir_path=".").to_reply()])
+        assert time.monotonic() - t0 < 60
+    assert hung.reward_kind == "corner_case" and hung.reward == 0.5
+    assert quick.reward_kind == "non_edit"
