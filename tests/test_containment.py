@@ -198,6 +198,31 @@ def test_a_daemon_that_leaves_the_cgroup_dies_with_the_step(isolation: str, data
     assert survivors() == "", "the daemon outlived env.close()"
 
 
+def test_agent_code_cannot_take_over_the_sandboxs_init(isolation: str, data_dir: Path) -> None:
+    """The sandbox's pid 1 (bwrap: the launcher itself) is not dumpable: agent code, running as the
+    same uid, can neither ptrace it nor write its memory, so nothing outlives a step that way."""
+    if isolation == "process":
+        pytest.skip("plain local is not containment (its pid 1 is the launcher of a host-user process)")
+    code = (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\n"
+        "print('attach', libc.ptrace(16, 1, None, None))\n"
+        "try:\n"
+        "    open('/proc/1/mem', 'r+b')\n"
+        "    print('mem open')\n"
+        "except OSError as exc:\n"
+        "    print('mem refused', exc.errno)\n"
+    )
+    env = make_env(isolation, data_dir, exec_timeout_s=60)
+    try:
+        env.reset(seed=0)
+        obs, _, info = run_script(env, "takeover.py", code)
+    finally:
+        env.close()
+    assert "attach -1" in obs and "mem refused" in obs, obs
+
+
 def test_two_gigabytes_hit_the_disk_quota(isolation: str, data_dir: Path) -> None:
     """Writing 2 GB into a 64 MB quota fails fast with a clear message, as a corner case; the host's
     disk is untouched; deleting the file frees the quota and the next steps work."""

@@ -96,6 +96,7 @@ def bwrap_wrapper(
         "bwrap", "--unshare-user", "--disable-userns", "--uid", str(AGENT_UID), "--gid", str(AGENT_UID),
         "--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--hostname", "sandbox", "--new-session", "--die-with-parent",
+        "--as-pid-1",  # the launcher is pid 1 itself: not dumpable, so agent code cannot ptrace or rewrite it
     ]
     if not network:
         args.append("--unshare-net")
