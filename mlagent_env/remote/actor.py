@@ -7,7 +7,6 @@ driver carry an episode on elsewhere when this node dies). ``abort`` runs beside
 
 from __future__ import annotations
 
-import fcntl
 import time
 import warnings
 from typing import Any
@@ -24,15 +23,8 @@ Step = tuple[str, float, bool, bool, dict[str, Any], EnvState]
 
 def prepare_here(task_id: str, data_dir: str | None) -> None:
     """Prepare the task's data under this node's data root unless it is there; actors that start
-    at once on one node wait for the first one's preparation (a lock file under the root)."""
-    if D.is_prepared(task_id, data_dir):
-        return
-    root = D.data_root(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".prepare-{task_id}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not D.is_prepared(task_id, data_dir):
-            D.prepare_task(get_task(task_id), data_dir)
+    at once on one node wait for the first one's preparation (``prepare_task``'s per-task lock)."""
+    D.prepare_task(get_task(task_id), data_dir)
 
 
 class EnvActor:
