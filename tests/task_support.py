@@ -47,3 +47,19 @@ def copy_prepared(paths: TaskPaths, data_dir: Path) -> None:
     dest = data_dir / "prepared" / paths.task_id
     if not dest.exists():
         shutil.copytree(paths.prepared, dest)
+
+
+def start_state(data_dir: Path, files: dict[str, str] | None = None) -> str:
+    """The digits task's first state (EnvState JSON), with extra workspace files (plain local)."""
+    import gymnasium as gym  # noqa: PLC0415
+
+    import mlagent_env  # noqa: F401,PLC0415  (registers the ids)
+
+    env = gym.make("mlagent/digits", sandbox="local", data_dir=str(data_dir))
+    try:
+        env.reset(seed=0)
+        for name, text in (files or {}).items():
+            env.unwrapped._sandbox.write_file(name, text.encode())  # type: ignore[attr-defined]
+        return env.unwrapped.snapshot().model_dump_json()  # type: ignore[attr-defined]
+    finally:
+        env.close()

@@ -19,6 +19,7 @@ import pytest
 from mlagent_env.agents import PolicySpec
 from mlagent_env.bench import BenchConfig, Benchmark
 from mlagent_env.trajectory import read_records
+from task_support import start_state
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -167,19 +168,6 @@ def test_a_killed_driver_resumes_with_the_same_command(cluster: Any, data_dir: P
 
 
 # ---------------------------------------------------------------------- RL rollouts
-def _first_state(data_dir: Path, files: dict[str, str] | None = None) -> str:
-    import gymnasium as gym
-
-    env = gym.make("mlagent/digits", sandbox="local", data_dir=str(data_dir))
-    try:
-        env.reset(seed=0)
-        for name, text in (files or {}).items():
-            env.unwrapped._sandbox.write_file(name, text.encode())  # type: ignore[attr-defined]
-        return env.unwrapped.snapshot().model_dump_json()  # type: ignore[attr-defined]
-    finally:
-        env.close()
-
-
 @pytest.mark.slow
 def test_rl_replies_run_on_both_workers_each_state_sent_once(cluster: Any, data_dir: Path) -> None:
     from mlagent_env import actions as A
@@ -187,7 +175,7 @@ def test_rl_replies_run_on_both_workers_each_state_sent_once(cluster: Any, data_
     from mlagent_train.ray_executor import RayExecutor
 
     _, workers = cluster
-    state = _first_state(data_dir)
+    state = start_state(data_dir)
     run = A.ExecuteScript(script_name="train.py").to_reply()
     replies = [run, "not an action", run, A.ListFiles(dir_path=".").to_reply()]
     with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
@@ -218,7 +206,7 @@ def test_rl_replies_of_a_lost_node_are_executed_again_once(cluster: Any, data_di
 
     c, workers = cluster
     doomed = c.add_node(num_cpus=2, resources={"mlagent_sandbox": 1}, memory=8192 << 20, node_ip_address="127.0.0.1")
-    state = _first_state(data_dir, {"nap.py": "import time\ntime.sleep(4)\nprint('rested')\n"})
+    state = start_state(data_dir, {"nap.py": "import time\ntime.sleep(4)\nprint('rested')\n"})
     nap = A.ExecuteScript(script_name="nap.py").to_reply()
     with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
                      num_sandboxes=3) as ex:
@@ -241,7 +229,7 @@ def test_rl_a_reply_past_its_own_timeout_on_a_remote_actor_is_corner_case(cluste
     from mlagent_env import actions as A
     from mlagent_train.ray_executor import RayExecutor
 
-    state = _first_state(data_dir, {"hang.py": "import time\ntime.sleep(120)\n"})
+    state = start_state(data_dir, {"hang.py": "import time\ntime.sleep(120)\n"})
     hang = A.ExecuteScript(script_name="hang.py").to_reply()
     with RayExecutor(address="auto", resource="mlagent_sandbox", sandbox="local", data_dir=str(data_dir),
                      num_sandboxes=2, timeout_s=3.0, env_kwargs={"exec_timeout_s": 2.0}) as ex:

@@ -8,7 +8,6 @@ import json
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import pytest
 
 from mlagent_env import actions as A
@@ -17,19 +16,9 @@ from mlagent_train.executor import ROLLOUT_TIMEOUT_MARGIN_S, Executor, RolloutTi
 from mlagent_train.local_executor import LocalExecutor
 from mlagent_train.rollout import RewardLog
 
+from task_support import start_state
+
 pytestmark = pytest.mark.filterwarnings("ignore:mlagent local sandbox")
-
-
-def start_state(data_dir: Path, files: dict[str, str] | None = None) -> str:
-    """The digits task's first state (EnvState JSON), with extra workspace files."""
-    env = gym.make("mlagent/digits", sandbox="local", data_dir=str(data_dir))
-    try:
-        env.reset(seed=0)
-        for name, text in (files or {}).items():
-            env.unwrapped._sandbox.write_file(name, text.encode())  # type: ignore[attr-defined]
-        return env.unwrapped.snapshot().model_dump_json()  # type: ignore[attr-defined]
-    finally:
-        env.close()
 
 
 def run_script(name: str) -> str:
