@@ -1,22 +1,27 @@
-"""A per-install secret disguise of the offline tasks' data, so that no agent script can look its
-answers up in the copy of the dataset that an installed package ships.
+"""A per-install secret disguise of the offline tasks' data: the first of two layers that keep
+an agent script from looking the answers up in the copy of the dataset that a package ships.
 
 The offline tasks are built from data bundled with packages (``sklearn.datasets.load_digits``,
 ``palmerpenguins``, ...). Published unchanged, every test row is a row of that bundled copy and
 an agent could join on it: a script that indexes ``load_digits()`` by pixel rows labels all test
-rows. Three ways out were weighed:
+rows. What stops what:
 
-* hiding the bundled files from the sandbox: it holds only where the sandbox contains (not in the
-  plain local sandbox), it must chase every package that ships a copy, and the agent still needs
-  the library itself (scikit-learn ships digits beside its estimators);
-* data generated from a hidden seed: nothing to look up, but it is no longer the real data, and a
-  nearest-neighbour "lookup" in the bundled copy is then an honest classifier trained on more rows;
-* **a secret re-encoding of the features and ids, drawn at install time** (chosen): the real rows,
-  published in a coordinate system that only this install knows, with fresh random ids. The
-  bundled copy's feature values are then not comparable with the published ones: an exact join
-  finds nothing and a nearest-neighbour match (raw or standardised) lands on unrelated rows, so
-  the labels it copies score below the task's starter (tests/test_offline_tasks.py). The
-  re-encoding preserves what a model can learn:
+* **this disguise** (every sandbox, costs nothing): the real rows, published in a coordinate
+  system that only this install knows, with fresh random ids. The bundled copy's values are then
+  not comparable with the published ones: an exact join finds nothing and a nearest-neighbour
+  match (raw or standardised) lands on unrelated rows, so the labels it copies score below the
+  task's starter (tests/test_offline_tasks.py), and nothing memorised about the public data
+  carries over. It does **not** stop a script that undoes it first: any map that keeps the labels
+  can be learnt from the labelled train split by aligning it with the bundled copy (the red team
+  tried the eight orientations on ``digits`` and z-scored columns with signs from sorted
+  quantiles on ``diabetes``, and recovered every answer);
+* **hiding the bundled copies from agent code** (:mod:`mlagent_env.sandbox.bundled_data`) stops
+  that, in the sandboxes that contain (Docker, local with bwrap). Plain local contains nothing:
+  agent code there can read the bundled copy, and the private answers too.
+
+Data generated from a hidden seed was weighed too: nothing to look up, but no longer the real data.
+
+The disguise preserves what a model can learn:
 
   - tabular columns are mapped by a secret affine map ``x -> sign * scale * x / sd + offset`` per
     column (half of the columns negated, in the least recognisable of several secret patterns;
@@ -34,12 +39,6 @@ The key is 128 random bits from :mod:`secrets`, written beside the raw data
 prepared again (re-preparation is deterministic); the parameters it implies are recorded in
 ``private/disguise.json``. Both folders are hidden from the agent's commands in every sandbox
 that contains (Docker, local with bwrap).
-
-What this does not stop: an agent that first recovers the re-encoding by aligning the labelled
-public rows with the bundled copy (for example by matching column quantiles and trying the eight
-orientations) could then join. That is a deliberate, many-step attack on this disguise rather
-than a lookup; the task descriptions say that the data is disguised per install, so a reviewer of
-trajectories can recognise it.
 """
 
 from __future__ import annotations
