@@ -142,11 +142,15 @@ def _env(task_id: str, isolation: str, root: Path) -> gym.Env:
 
 
 def _run_attack(task_id: str, isolation: str, root: Path) -> tuple[dict[str, Any], dict[str, float]]:
-    """Run ``bundled_lookup_attack.py`` as the agent: its report and the score of each submission."""
+    """Run ``bundled_lookup_attack.py`` as the agent: its report and the score of each submission.
+    In a sandbox that hides the bundled data, digits' starter runs first: the packages still work."""
     env = _env(task_id, isolation, root)
     spec = get_task(task_id).spec
     try:
         env.reset(seed=0)
+        if CONTAINED[isolation] and task_id == "digits":
+            obs, _, _, _, info = env.step(A.ExecuteScript(script_name="train.py"))
+            assert info["exec"]["exit_code"] == 0 and info["metric"] is not None, obs
         params = {"task": task_id, "probe": task_id == "digits"}  # every copy is probed once per sandbox
         env.step(A.WriteFile(file_name="attack.json", content=json.dumps(params)))
         env.step(A.WriteFile(file_name="lookup.py", content=Path(attack.__file__).read_text()))

@@ -26,9 +26,9 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Sequence
 
-from mlagent_env.sandbox.bundled_data import bundled_paths
+from mlagent_env.errors import SandboxError
+from mlagent_env.sandbox.bundled_data import BundledDataError, bundled_paths
 
 AGENT_UID = 65534
 """The uid (and gid) of agent code in the bwrap sandbox; as root, its uid on the host too."""
@@ -137,8 +137,12 @@ def _hide_bundled_data(python: str, root: Path) -> list[str]:
     blanks[False].touch()
     for blank in blanks.values():
         blank.chmod(0)
+    try:
+        hidden = bundled_paths(python).hidden
+    except BundledDataError as e:
+        raise SandboxError(str(e)) from e
     args: list[str] = []
-    for path in map(Path, bundled_paths(python).hidden):
+    for path in map(Path, hidden):
         if any(m == path or m in path.parents for m in mounted):
             args += ["--ro-bind", str(blanks[path.is_dir()]), str(path)]
     return args
