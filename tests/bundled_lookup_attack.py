@@ -8,6 +8,8 @@ workspace and runs it. It prints one line ``LOOKUP <json>``:
   from, ``"read"``, ``"not installed"`` or the error that reading it raised;
 - ``copies`` (likewise): the files named like one of those copies, anywhere in the
   interpreter's folders, that could be read;
+- ``uncovered`` (likewise, tried first): what took a cover off a mount point inside the
+  interpreter's folders (``umount2``, ``chmod``);
 - ``bundled``: ``"read"``, or the error that loading this task's copy raised;
 
 and writes one submission per attack, ``lookup_<attack>.csv``: the three naive joins (exact,
@@ -71,9 +73,37 @@ def outcome(load: Callable[[], object]) -> str:
     return "read"
 
 
+def _roots() -> set[str]:
+    return {os.path.realpath(p) for p in [sys.prefix, sys.base_prefix, *sys.path] if p and os.path.isdir(p)}
+
+
+def uncover() -> list[str]:
+    """Try to take the covers off: unmount, then chmod, every mount point inside the interpreter's
+    folders (the covers of the bundled data, where a sandbox mounts any)."""
+    import ctypes  # noqa: PLC0415
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    roots, done = _roots(), []
+    try:
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4].replace("\\040", " ") for line in f]
+    except OSError:
+        return done
+    for point in points:
+        if any(point.startswith(r + "/") for r in roots):
+            if libc.umount2(point.encode(), 2) == 0:
+                done.append(f"umount {point}")
+            try:
+                os.chmod(point, 0o755)
+                done.append(f"chmod {point}")
+            except OSError:
+                pass
+    return done
+
+
 def readable_copies() -> list[str]:
     """Every file named like a bundled copy in the interpreter's folders that opens for reading."""
-    roots = {os.path.realpath(p) for p in [sys.prefix, sys.base_prefix, *sys.path] if p and os.path.isdir(p)}
+    roots = _roots()
     found = []
     for root in sorted(roots):
         for dirpath, _, filenames in os.walk(root):
@@ -180,9 +210,11 @@ def main() -> None:
     test = pd.read_csv("data/test.csv", dtype={"id": str})
     sample = pd.read_csv("data/sample_submission.csv", dtype={"id": str})
     target = [c for c in sample.columns if c != "id"][0]
-    report: dict[str, object] = {"sources": {}, "copies": []}
+    report: dict[str, object] = {"sources": {}, "copies": [], "uncovered": []}
     if params.get("probe", True):
-        report = {"sources": {name: outcome(load) for name, load in SOURCES.items()}, "copies": readable_copies()}
+        report["uncovered"] = uncover()
+        report["sources"] = {name: outcome(load) for name, load in SOURCES.items()}
+        report["copies"] = readable_copies()
     try:
         labels = attacks(task, train, test)
         report["bundled"] = "read"

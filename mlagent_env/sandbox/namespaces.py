@@ -11,7 +11,7 @@ size-limited ``/tmp``, a minimal ``/dev`` and a ``/proc`` of its own pid namespa
 (except the CPU topology), ``/run``, ``/var``, home folders, data root or other task. Unreadable
 there: the datasets that the installed packages bundle and the site-packages folders off the
 interpreter's path (:mod:`mlagent_env.sandbox.bundled_data`), each covered by an empty
-unreadable folder or file.
+folder or file of mode 0.
 
 ``unshare_wrapper``: no containment (plain local), only a pid namespace that dies with the
 sandbox (no process outlives ``close()``) and, when asked, a network namespace with no network.
@@ -130,21 +130,24 @@ def bwrap_wrapper(
 
 def _hide_bundled_data(python: str, root: Path) -> list[str]:
     """bwrap arguments that cover each bundled dataset and unused site-packages folder inside the
-    mounted folders with an empty one (or an empty file) that agent code cannot read."""
-    mounted = [Path("/usr"), *interpreter_dirs(python)]
-    blanks = {True: root / "blank-dir", False: root / "blank-file"}
-    blanks[True].mkdir(exist_ok=True)
-    blanks[False].touch()
-    for blank in blanks.values():
-        blank.chmod(0)
+    mounted folders with something agent code cannot read: a folder with an empty read-only tmpfs
+    of mode 0, a file with an empty file of mode 0 (it lives in ``root``: removed with it)."""
     try:
         hidden = bundled_paths(python).hidden
     except BundledDataError as e:
         raise SandboxError(str(e)) from e
+    mounted = [Path("/usr"), *interpreter_dirs(python)]
+    blank = root / "blank-file"
+    blank.touch()
+    blank.chmod(0)
     args: list[str] = []
     for path in map(Path, hidden):
-        if any(m == path or m in path.parents for m in mounted):
-            args += ["--ro-bind", str(blanks[path.is_dir()]), str(path)]
+        if not any(m == path or m in path.parents for m in mounted):
+            continue
+        if path.is_dir():
+            args += ["--perms", "0000", "--tmpfs", str(path), "--remount-ro", str(path)]
+        else:
+            args += ["--ro-bind", str(blank), str(path)]
     return args
 
 
