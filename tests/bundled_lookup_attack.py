@@ -5,7 +5,7 @@ of the dataset that an installed package bundles, undo the task's disguise, copy
 workspace and runs it. It prints one line ``LOOKUP <json>``:
 
 - ``sources`` (unless ``"probe": false``): for every bundled copy an offline task is built
-  from, ``"read"``, ``"not installed"`` or the error that reading it raised;
+  from, ``"read"``, ``"not installed (...)"`` or the error that reading it raised;
 - ``copies`` (likewise): the files named like one of those copies, anywhere in the
   interpreter's folders, that could be read;
 - ``uncovered`` (likewise, tried first): what took a cover off a mount point inside the
@@ -66,8 +66,8 @@ SOURCES: dict[str, Callable[[], object]] = {
 def outcome(load: Callable[[], object]) -> str:
     try:
         load()
-    except ModuleNotFoundError:
-        return "not installed"
+    except ModuleNotFoundError as e:
+        return f"not installed ({e})"
     except Exception as e:  # noqa: BLE001  (whatever stops the read is the answer)
         return f"{type(e).__name__}: {e}"
     return "read"

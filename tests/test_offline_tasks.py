@@ -177,7 +177,7 @@ def test_bundled_copy_lookups_inside_every_sandbox(task_id: str, isolation: str,
     for name in ATTACKS[:3]:  # the disguise, whatever the sandbox
         assert not spec.is_better(scores[name], starter), f"{name} lookup scored {scores[name]} in {isolation}"
     if CONTAINED[isolation]:
-        assert report["bundled"].startswith(("PermissionError", "FileNotFoundError")), report["bundled"]
+        assert report["bundled"].startswith("FileNotFoundError"), report["bundled"]
         read = [name for name, result in report["sources"].items() if result == "read"]
         assert not read and not report["copies"] and not report["uncovered"], report
         assert not spec.is_better(scores["undo"], starter), f"undo scored {scores['undo']} in {isolation}"

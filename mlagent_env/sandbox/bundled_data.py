@@ -5,21 +5,23 @@ The offline tasks (``digits``, ``diabetes``, ``penguins``, ...) are built on the
 that packages ship. Any map of those rows that keeps their labels can be learnt from the public
 train split (match rows, fit the map), so no disguise of the published rows stops an agent that
 can read the package's copy; what stops it is not letting agent code read it. The packages' code
-still imports and runs (the starters use scikit-learn); only their data files are gone:
+still imports and runs (the starters use scikit-learn); only their data files are gone, so that
+reading one fails with ``FileNotFoundError`` in both sandboxes:
 
-* bwrap (:mod:`mlagent_env.sandbox.namespaces`) mounts an unreadable empty folder or file over
-  each path found here, and over every site-packages folder of the interpreter's installations
-  that is not on its ``sys.path`` (a base interpreter's packages behind a virtual environment);
+* bwrap (:mod:`mlagent_env.sandbox.namespaces`) mounts over each data folder of ``SOURCES`` a
+  copy of it that holds only its code (:func:`code_only_copy`), and an empty read-only folder
+  over every site-packages folder of the interpreter's installations that is not on its
+  ``sys.path`` (a base interpreter's packages behind a virtual environment);
 * Docker: ``docker/Dockerfile`` runs this file with ``--remove`` on the runtime image's venv and
   checks the result with ``--check``; the image carries the label ``IMAGE_LABEL=IMAGE_LABEL_VALUE``,
   which the Docker sandbox requires of the image it starts (``mlagent_env.sandbox.docker``).
 
-The paths are found by the interpreter that agent code runs, the way ``interpreter_dirs`` finds
-its folders: :func:`bundled_paths` runs this file with it. So this file imports nothing outside
-the standard library, and runs as a script too::
+The folders are found by the interpreter that agent code runs, the way ``interpreter_dirs``
+finds its folders: :func:`bundled_paths` runs this file with it. So this file imports nothing
+outside the standard library, and runs as a script too::
 
-    python bundled_data.py            # the paths, as JSON
-    python bundled_data.py --remove   # delete them (the image build)
+    python bundled_data.py            # the folders, as JSON
+    python bundled_data.py --remove   # delete the data in them (the image build)
     python bundled_data.py --check    # exit 1 if any is left
 """
 
@@ -45,7 +47,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
 }
 """Per package (its import name), the folders inside it whose files other than code are data."""
 
-CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pyd", ".typed")
+CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pyd", "py.typed")
 IMAGE_LABEL = "org.mlagent.bundled_data"
 IMAGE_LABEL_VALUE = "removed-1"
 """Set by docker/Dockerfile once the data is removed; bump both when ``SOURCES`` grows."""
@@ -53,15 +55,12 @@ IMAGE_LABEL_VALUE = "removed-1"
 
 @dataclass(frozen=True)
 class BundledPaths:
-    """What one interpreter exposes: ``data`` (folders holding only data, and data files in folders
-    that hold code too) and ``unused_site`` (site-packages folders off its ``sys.path``)."""
+    """What one interpreter exposes: ``folders``, the data folders of ``SOURCES`` that it has (each
+    keeps its code and loses the rest), and ``unused_site``, site-packages folders off its
+    ``sys.path``."""
 
-    data: tuple[str, ...]
+    folders: tuple[str, ...]
     unused_site: tuple[str, ...]
-
-    @property
-    def hidden(self) -> tuple[str, ...]:
-        return self.data + self.unused_site
 
 
 class BundledDataError(RuntimeError):
@@ -79,7 +78,7 @@ def _bundled_paths(python: str, stamp: tuple[tuple[str, int], ...]) -> BundledPa
     try:
         done = subprocess.run([python, "-I", __file__], capture_output=True, text=True, timeout=120)
         found = json.loads(done.stdout)
-        return BundledPaths(tuple(found["data"]), tuple(found["unused_site"]))
+        return BundledPaths(tuple(found["folders"]), tuple(found["unused_site"]))
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as e:
         raise BundledDataError(
             f"could not ask {python} where its packages keep bundled datasets ({type(e).__name__}: {e}); "
@@ -100,39 +99,51 @@ def _site_stamp(python: str) -> tuple[tuple[str, int], ...]:
     return tuple(stamp)
 
 
-# --------------------------------------------------------------------------- in the interpreter
 def _is_code(name: str) -> bool:
-    return name.endswith(CODE_SUFFIXES) or name == "__pycache__"
+    return name.endswith(CODE_SUFFIXES)
 
 
-def _data_in(folder: str) -> list[str]:
-    """``folder`` itself when nothing in it is code, else each data file in it (however deep)."""
-    files, code = [], False
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        for name in filenames:
-            if _is_code(name):
-                code = True
-            else:
-                files.append(os.path.join(dirpath, name))
-    return sorted(files) if code or not files else [folder]
+def _walk(folder: str) -> list[tuple[str, list[str]]]:
+    """(folder, file names) for ``folder`` and every folder below it; links are not followed."""
+    return [(d, names) for d, _, names in os.walk(folder)]
 
 
+def data_files(folder: str) -> list[str]:
+    """Every file under ``folder`` that is not code (``__pycache__`` holds only code)."""
+    return sorted(os.path.join(d, n) for d, names in _walk(folder) for n in names if not _is_code(n))
+
+
+def code_only_copy(folder: str, dest: Path) -> None:
+    """Copy ``folder``'s code files (modes and times kept, so that compiled files stay valid) into
+    ``dest``, in the same layout; ``dest`` is then what the folder looks like without its data."""
+    dest.mkdir(parents=True, exist_ok=True)
+    dest.chmod(0o755)
+    for d, names in _walk(folder):
+        for name in names:
+            src = os.path.join(d, name)
+            if _is_code(name) and os.path.isfile(src) and not os.path.islink(src):
+                target = dest / os.path.relpath(src, folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.parent.chmod(0o755)
+                shutil.copy2(src, target)
+
+
+# --------------------------------------------------------------------------- in the interpreter
 def _search_path() -> list[str]:
     return [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)]
 
 
 def find() -> BundledPaths:
-    """In the interpreter to search: the data of ``SOURCES`` in every ``sys.path`` folder (a package
-    installed twice is found twice), and the site-packages folders off ``sys.path``."""
-    data: list[str] = []
+    """In the interpreter to search: the data folders of ``SOURCES`` in every ``sys.path`` folder
+    (a package installed twice is found twice), and the site-packages folders off ``sys.path``."""
     entries = _search_path()
+    folders: list[str] = []
     for entry in dict.fromkeys(entries):
-        for package, folders in SOURCES.items():
-            for sub in folders:
+        for package, subs in SOURCES.items():
+            for sub in subs:
                 folder = os.path.join(entry, package, sub) if sub else os.path.join(entry, package)
-                if os.path.isdir(folder):
-                    data += _data_in(folder)
+                if os.path.isdir(folder) and not os.path.islink(folder):
+                    folders.append(folder)
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr", "/usr/local"}
     unused: list[str] = []
     for prefix in sorted(prefixes):
@@ -140,32 +151,25 @@ def find() -> BundledPaths:
             real = os.path.realpath(site)
             if os.path.isdir(real) and real not in entries and real not in unused:
                 unused.append(real)
-    return BundledPaths(tuple(dict.fromkeys(data)), tuple(unused))
-
-
-def remove(paths: BundledPaths) -> None:
-    """Delete the data (never ``unused_site``: an image build only prunes its own venv)."""
-    for path in paths.data:
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        elif os.path.lexists(path):
-            os.remove(path)
+    return BundledPaths(tuple(dict.fromkeys(folders)), tuple(unused))
 
 
 def main(argv: list[str]) -> int:
     paths = find()
+    left = [f for folder in paths.folders for f in data_files(folder)]
     if argv == ["--remove"]:
-        remove(paths)
-        print(f"removed {len(paths.data)} bundled data paths")
+        for path in left:
+            os.remove(path)
+        print(f"removed {len(left)} bundled data files from {len(paths.folders)} folders")
         return 0
     if argv == ["--check"]:
-        for path in paths.data:
+        for path in left:
             print(f"bundled data left: {path}", file=sys.stderr)
-        return 1 if paths.data else 0
+        return 1 if left else 0
     if argv:
         print("usage: bundled_data.py [--remove | --check]", file=sys.stderr)
         return 2
-    print(json.dumps({"data": list(paths.data), "unused_site": list(paths.unused_site)}))
+    print(json.dumps({"folders": list(paths.folders), "unused_site": list(paths.unused_site)}))
     return 0
 
 

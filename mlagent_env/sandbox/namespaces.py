@@ -8,10 +8,10 @@ on a root filesystem that holds only what a Python script needs: ``/usr`` and a 
 read-only, the interpreter's environment read-only (its folders only, never the checkout around
 a virtual environment), this task's public data read-only, the workspace read-write, a private
 size-limited ``/tmp``, a minimal ``/dev`` and a ``/proc`` of its own pid namespace. No ``/sys``
-(except the CPU topology), ``/run``, ``/var``, home folders, data root or other task. Unreadable
-there: the datasets that the installed packages bundle and the site-packages folders off the
-interpreter's path (:mod:`mlagent_env.sandbox.bundled_data`), each covered by an empty
-folder or file of mode 0.
+(except the CPU topology), ``/run``, ``/var``, home folders, data root or other task. Not there
+either: the datasets that the installed packages bundle (their folders are covered by copies
+that hold only their code) and the site-packages folders off the interpreter's path (covered by
+empty ones); see :mod:`mlagent_env.sandbox.bundled_data`.
 
 ``unshare_wrapper``: no containment (plain local), only a pid namespace that dies with the
 sandbox (no process outlives ``close()``) and, when asked, a network namespace with no network.
@@ -28,7 +28,7 @@ import subprocess
 from pathlib import Path
 
 from mlagent_env.errors import SandboxError
-from mlagent_env.sandbox.bundled_data import BundledDataError, bundled_paths
+from mlagent_env.sandbox.bundled_data import BundledDataError, bundled_paths, code_only_copy
 
 AGENT_UID = 65534
 """The uid (and gid) of agent code in the bwrap sandbox; as root, its uid on the host too."""
@@ -129,25 +129,29 @@ def bwrap_wrapper(
 
 
 def _hide_bundled_data(python: str, root: Path) -> list[str]:
-    """bwrap arguments that cover each bundled dataset and unused site-packages folder inside the
-    mounted folders with something agent code cannot read: a folder with an empty read-only tmpfs
-    of mode 0, a file with an empty file of mode 0 (it lives in ``root``: removed with it)."""
+    """bwrap arguments that put over each data folder of the installed packages a copy that holds
+    only its code (made once per sandbox, in ``root``), and an empty read-only folder over each
+    unused site-packages folder, wherever they are inside the mounted folders."""
     try:
-        hidden = bundled_paths(python).hidden
+        found = bundled_paths(python)
     except BundledDataError as e:
         raise SandboxError(str(e)) from e
     mounted = [Path("/usr"), *interpreter_dirs(python)]
-    blank = root / "blank-file"
-    blank.touch()
-    blank.chmod(0)
+
+    def inside(path: Path) -> bool:
+        return any(m == path or m in path.parents for m in mounted)
+
+    folders = [Path(f) for f in found.folders]
     args: list[str] = []
-    for path in map(Path, hidden):
-        if not any(m == path or m in path.parents for m in mounted):
-            continue
-        if path.is_dir():
-            args += ["--perms", "0000", "--tmpfs", str(path), "--remount-ro", str(path)]
-        else:
-            args += ["--ro-bind", str(blank), str(path)]
+    for i, folder in enumerate(folders):
+        if inside(folder) and not any(f in folder.parents for f in folders):  # a folder in another: copied with it
+            copy = root / "code-only" / str(i)
+            if not copy.is_dir():
+                code_only_copy(str(folder), copy)
+            args += ["--ro-bind", str(copy), str(folder)]
+    for site in map(Path, found.unused_site):
+        if inside(site):
+            args += ["--tmpfs", str(site), "--remount-ro", str(site)]
     return args
 
 
