@@ -189,6 +189,30 @@ def test_bundled_copy_lookups_inside_every_sandbox(task_id: str, isolation: str,
         assert CONTAINED[isolation] or (report["sources"]["sklearn diabetes"] == "read" and report["copies"])
 
 
+def test_bundled_data_keeps_the_code_and_loses_the_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """What the image build runs (``--remove``, ``--check``) and what bwrap mounts (a code-only
+    copy), on a package laid out like scikit-learn's, in a folder put on ``sys.path``."""
+    from mlagent_env.sandbox import bundled_data
+
+    site = tmp_path / "site"
+    data = site / "sklearn" / "datasets" / "data"
+    (data / "__pycache__").mkdir(parents=True)
+    for name in ("__init__.py", "__pycache__/__init__.cpython-311.pyc", "digits.csv.gz", "iris.csv"):
+        (data / name).write_text(name)
+    (site / "palmerpenguins" / "data").mkdir(parents=True)
+    (site / "palmerpenguins" / "data" / "penguins.csv").write_text("species\n")
+    monkeypatch.setattr("sys.path", [str(site)])
+    found = bundled_data.find()
+    assert set(found.folders) == {str(data.resolve()), str((site / "palmerpenguins" / "data").resolve())}
+    bundled_data.code_only_copy(str(data), tmp_path / "copy")
+    assert sorted(str(p.relative_to(tmp_path / "copy")) for p in (tmp_path / "copy").rglob("*.py*")) == [
+        "__init__.py", "__pycache__/__init__.cpython-311.pyc"]
+    assert bundled_data.main(["--check"]) == 1 and "digits.csv.gz" in capsys.readouterr().err
+    assert bundled_data.main(["--remove"]) == 0 and bundled_data.main(["--check"]) == 0
+    assert sorted(p.name for p in data.iterdir()) == ["__init__.py", "__pycache__"]
+
+
 def test_the_runtime_image_recipe_removes_bundled_data_and_says_so() -> None:
     dockerfile = (Path(__file__).parents[1] / "docker" / "Dockerfile").read_text()
     assert f'{IMAGE_LABEL}="{IMAGE_LABEL_VALUE}"' in dockerfile
