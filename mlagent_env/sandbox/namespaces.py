@@ -146,8 +146,11 @@ def _hide_bundled_data(python: str, root: Path) -> list[str]:
     for i, folder in enumerate(folders):
         if inside(folder) and not any(f in folder.parents for f in folders):  # a folder in another: copied with it
             copy = root / "code-only" / str(i)
-            if not copy.is_dir():
-                code_only_copy(str(folder), copy)
+            if not copy.is_dir():  # made whole or not at all
+                partial = copy.with_name(f"{i}.partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                code_only_copy(str(folder), partial)
+                partial.rename(copy)
             args += ["--ro-bind", str(copy), str(folder)]
     for site in map(Path, found.unused_site):
         if inside(site):
