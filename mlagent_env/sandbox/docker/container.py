@@ -35,8 +35,8 @@ class ImageOutdated(MLAgentError):
 
 
 def _build_command(image: str) -> str:
-    variant = "--slim " if "slim" in image else ""
-    return f"mlagent-env image build {variant}--offline"
+    variant = "--slim --offline" if "slim" in image else "--cuda" if "cuda" in image else "--offline"
+    return f"mlagent-env image build {variant}"
 
 
 def check_image(client: Any, image: str) -> None:
