@@ -29,8 +29,13 @@ figures say ``stopped_by_budget``; a stage that cannot start inside the whole ch
    the same figures, from its logged ``gen_s`` / ``env_s`` / ``train_s``.
 6. ``policy``: :class:`mlagent_train.policy.TransformersPolicy` (the fitted model) on one env prompt:
    generated tokens/s.
-7. ``lora_7b`` (``lora_7b: true``, if the budget still allows): the SFT stage with LoRA on a
-   Qwen2.5-7B-shaped model (bf16 weights).
+7. ``lora_7b`` (``lora_7b: true``, when its whole budget is still left): the SFT stage with LoRA on
+   a Qwen2.5-7B-shaped model (bf16 weights); otherwise ``skipped`` with the reason.
+
+Every model shares the tiny model's byte-level tokenizer (:mod:`mlagent_train.tiny`, a vocabulary
+of 1000: no Qwen tokenizer can be fetched there): 2.3 characters per token on a digits prompt and
+2.7 on its demo replies, so a text is more tokens than with Qwen's. The embedding and output layers
+keep Qwen's vocabulary size, so the compute per token is Qwen's.
 
 The sandboxes are plain local ones (the device has neither Docker nor bubblewrap), where agent code
 can read the private answers: the check refuses to run unless ``allow_readable_answers`` is given,
@@ -104,10 +109,11 @@ class GPUCheckConfig:
     fit_learning_rate: float = option(3e-4, "fit: learning rate (random weights must learn the reply format)")
     fit_budget_s: float = option(80.0, "fit: stage budget (s)")
     num_generations: int = option(4, "RL: replies per state (the GRPO group)")
-    max_completion_length: int = option(384, "RL: most tokens of one reply")
+    max_completion_length: int = option(256, "RL: most tokens of one reply (the longest demo reply is 233 tokens of "
+                                        "the tiny tokenizer)")
     grpo_steps: int = option(10, "GRPO: optimizer steps")
     grpo_completions_per_step: int = option(8, "GRPO: completions per step (per_device_train_batch_size)")
-    grpo_budget_s: float = option(110.0, "GRPO: stage budget (s)")
+    grpo_budget_s: float = option(120.0, "GRPO: stage budget (s)")
     ppo_iterations: int = option(5, "PPO: iterations")
     ppo_prompts_per_step: int = option(2, "PPO: states per iteration")
     ppo_budget_s: float = option(70.0, "PPO: stage budget (s)")
@@ -149,14 +155,14 @@ def shaped_model(out: Path, shape: dict[str, Any], tokenizer_dir: Path, seed: in
     """A Qwen2 model of ``shape`` with random weights (built on the GPU when there is one, saved in
     bf16) and the tiny model's tokenizer, as a model folder every stage loads like a hub model."""
     import torch
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     config = Qwen2Config(**shape, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None)
     torch.manual_seed(seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with torch.device(device):
-        model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     model.save_pretrained(out)
     tok.save_pretrained(out)
     del model
@@ -196,7 +202,8 @@ def setup(cfg: GPUCheckConfig, ws: Workspace) -> dict[str, Any]:
     for task_id in tasks:
         prepare_task(get_task(task_id), ws.data_dir)
     Benchmark(BenchConfig(tasks=tasks, policy=PolicySpec(kind="scripted"), runs=cfg.scripted_runs,
-                          max_steps=cfg.scripted_max_steps, sandbox=cfg.sandbox,
+                          max_steps=cfg.scripted_max_steps, parallel=min(8, len(tasks) * cfg.scripted_runs),
+                          sandbox=cfg.sandbox,
                           allow_readable_answers=cfg.allow_readable_answers, data_dir=str(ws.data_dir)),
               ws.trajectories).run(progress=False)
     build_tiny_model(ws.tiny, seed=cfg.seed)
