@@ -4,7 +4,7 @@
 # wheel's requirements are met, then runs benchmarks/gpu_check.py. The JSON and the logs come back
 # in $OUT (run here without the tool, they go to benchmarks/results/).
 #
-# 1. Here, once (19.4 MiB of wheels into .whl/, ignored by git; it prints the total against 64 MiB):
+# 1. Here, once (19.6 MiB of wheels into .whl/, ignored by git; it prints the total against 64 MiB):
 #        .venv/bin/python benchmarks/gpu_check_wheels.py prepare
 #    The device sends the checkout the session started in (the integrator's, even from a helper's
 #    worktree): merge first, and prepare .whl/ in that checkout.

@@ -17,8 +17,8 @@ What stays behind, and why:
 
 * ``pyarrow`` (52.5 MiB for 26.0.1 cp312): ``datasets`` imports it on import and needs >= 24, and
   the device has a pyarrow of its own (its version is not read at no cost). ``check`` says whether
-  that one is new enough. If not: the 19.4 MiB of ``WHEELS`` plus pyarrow plus the tree come to
-  73 MiB, over the limit, so ``prepare --with pyarrow --without transformers`` (60 MiB in all)
+  that one is new enough. If not: the 19.6 MiB of ``WHEELS`` plus pyarrow plus the tree come to
+  73.4 MiB, over the limit, so ``prepare --with pyarrow --without transformers`` (60.5 MiB in all)
   carries pyarrow and leaves transformers 5.24 (12.9 MiB) out; the run then uses the device's
   transformers 5.17, older than this project's floor, and its JSON records that version.
 * ``torch``, ``accelerate``, ``tokenizers``, ``safetensors``, ``huggingface_hub``: the device's own
@@ -47,6 +47,7 @@ WHEELS: dict[str, tuple[str, str]] = {
     "datasets": ("5.2.0", "trl's dataset type; not on the device"),
     "dill": ("0.4.1", "datasets"),
     "multiprocess": ("0.70.19", "datasets"),
+    "fsspec": ("2026.9.0", "datasets needs <= 2026.9.0 (the device's version is not read)"),
     "peft": ("0.21.2", "LoRA: the version tested here (the device's is not read)"),
     "gymnasium": ("1.4.0", "the envs; not on the device"),
     "farama-notifications": ("0.0.4", "gymnasium"),

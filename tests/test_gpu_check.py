@@ -69,3 +69,25 @@ def test_refuses_readable_answers_without_the_opt_in_and_skips_what_the_budget_c
     assert stages["setup"]["status"] == "skipped" and "budget" in stages["setup"]["reason"]
     assert all(s["status"] == "skipped" for s in stages.values())
     assert "needs setup" in stages["sft"]["reason"]
+
+
+def test_timed_executor_times_real_replies_and_refuses_a_batch_past_its_deadline(data_dir: Path) -> None:
+    """How PPO's loop, which has no callback, is stopped at its budget: the next batch is refused."""
+    import time
+
+    from gpu_check_clock import BudgetSpent, TimedExecutor
+    from mlagent_env import actions as A
+    from mlagent_train.local_executor import LocalExecutor
+    from task_support import start_state
+
+    state = start_state(data_dir)
+    with LocalExecutor(sandbox="local", data_dir=str(data_dir), num_sandboxes=2) as inner:
+        ex = TimedExecutor(inner, deadline=time.monotonic() + 3600)
+        ex.run([state] * 2, [A.ListFiles(dir_path=".").to_reply(), "not an action"])
+        assert ex.batches == 1 and ex.exec_s > 0
+        assert ex.reply_figures()["valid_share"] == 0.5 and ex.reply_figures()["reward_kinds"] == {
+            "non_edit": 1, "format_error": 1}
+        ex.deadline = time.monotonic() - 1
+        with pytest.raises(BudgetSpent):
+            ex.run([state], [A.ListFiles(dir_path=".").to_reply()])
+        assert ex.batches == 1 and len(ex.outcomes) == 2  # nothing of the refused batch ran
