@@ -27,6 +27,7 @@ FIGURES = {
 }
 
 
+@pytest.mark.slow  # ~40 s of CPU: seven stages, each loading the tiny model into a real trainer
 def test_dry_run_runs_every_stage_through_the_real_code_and_reports_every_figure(tmp_path: Path) -> None:
     work, results = tmp_path / "work", tmp_path / "results"
     # sft gets 2 steps and no budget: it must stop cleanly after its first step and say so
