@@ -16,8 +16,8 @@ figures say ``stopped_by_budget``; a stage that cannot start inside the whole ch
    trajectories, a Qwen2.5-0.5B-shaped model (its config written below, random weights: no hub),
    bf16, gradient checkpointing, the paper's cut of 15000 tokens, the paper's batch (1 x 8) and
    learning rate, ``sft_steps`` optimizer steps: tokens/s, step time, peak GPU memory.
-3. ``fit``: the same code, from the same random weights, at a high learning rate for ``fit_steps``,
-   so that the RL stages start from a policy whose replies are partly valid actions (the share
+3. ``fit``: the same code, from the same random weights, at a high learning rate for ``fit_steps``
+   (or until the loss is below ``fit_target_loss``), so that the RL stages start from a policy whose replies are partly valid actions (the share
    that parse and the share that run are the RL stages' ``valid_share`` / ``executed_share``).
 4. ``grpo``: ``mlagent-train rl --algo grpo``'s trainer (:func:`mlagent_train.grpo.build_grpo_trainer`
    with :class:`~mlagent_train.rollout.EnvReward`), states from the pool of step 1
@@ -107,6 +107,7 @@ class GPUCheckConfig:
     fit_steps: int = option(60, "fit: optimizer steps of the policy the RL stages start from")
     fit_grad_accum: int = option(4, "fit: micro-batches per optimizer step")
     fit_learning_rate: float = option(3e-4, "fit: learning rate (random weights must learn the reply format)")
+    fit_target_loss: float = option(0.1, "fit: stop early once the logged loss (assistant tokens) is below this")
     fit_budget_s: float = option(80.0, "fit: stage budget (s)")
     num_generations: int = option(4, "RL: replies per state (the GRPO group)")
     max_completion_length: int = option(256, "RL: most tokens of one reply (the longest demo reply is 233 tokens of "
@@ -217,7 +218,7 @@ def setup(cfg: GPUCheckConfig, ws: Workspace) -> dict[str, Any]:
 
 def sft_figures(cfg: GPUCheckConfig, ws: Workspace, *, model: Path, out: Path, steps: int, accum: int,
                 deadline: float, lora: bool = False, learning_rate: float | None = None,
-                save_to: Path | None = None) -> dict[str, Any]:
+                target_loss: float | None = None, save_to: Path | None = None) -> dict[str, Any]:
     """Train with ``mlagent-train sft``'s trainer and return its figures (and save it to ``save_to``)."""
     import torch
 
@@ -235,7 +236,7 @@ def sft_figures(cfg: GPUCheckConfig, ws: Workspace, *, model: Path, out: Path, s
     check_inputs(scfg)
     reset_gpu_peak()
     trainer, data = build_trainer(scfg)
-    clock = StageClock(deadline)
+    clock = StageClock(deadline, stop_below_loss=target_loss)
     trainer.add_callback(clock)
     t0 = time.perf_counter()
     trainer.train()
@@ -259,6 +260,8 @@ def sft_figures(cfg: GPUCheckConfig, ws: Workspace, *, model: Path, out: Path, s
         "bf16": bool(trainer.args.bf16), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
         "lora": lora, "code_path": "mlagent_train.sft.build_trainer (TRL SFTTrainer)",
     }
+    if target_loss is not None:
+        figures.update(target_loss=target_loss, reached_target_loss=clock.reached_loss)
     if save_to is not None:
         trainer.save_model(str(save_to))
         trainer.processing_class.save_pretrained(save_to)
@@ -479,7 +482,8 @@ def run_check(cfg: GPUCheckConfig) -> tuple[dict[str, Any], Path]:
             cfg, ws, model=ws.base, out=root / "sft", steps=cfg.sft_steps, accum=cfg.sft_grad_accum, deadline=deadline))
         stage("fit", cfg.fit_budget_s, ["setup"], lambda deadline: sft_figures(
             cfg, ws, model=ws.base, out=root / "fit", steps=cfg.fit_steps, accum=cfg.fit_grad_accum,
-            deadline=deadline, learning_rate=cfg.fit_learning_rate, save_to=ws.fitted))
+            deadline=deadline, learning_rate=cfg.fit_learning_rate, target_loss=cfg.fit_target_loss,
+            save_to=ws.fitted))
         stage("grpo", cfg.grpo_budget_s, ["fit"], lambda deadline: rl_figures(cfg, ws, "grpo", deadline))
         stage("ppo", cfg.ppo_budget_s, ["fit"], lambda deadline: rl_figures(cfg, ws, "ppo", deadline))
         stage("policy", cfg.policy_budget_s, ["fit"], lambda deadline: policy_figures(cfg, ws, deadline))

@@ -3,8 +3,8 @@ trains or executes anything itself):
 
 * :class:`StageClock`: a transformers ``TrainerCallback`` that times every optimizer step, keeps the
   logged rows, optionally times the model's ``generate`` calls (GRPO's rollouts), and stops training
-  once the stage's deadline has passed (``control.should_training_stop``: a clean stop, the figures
-  so far are kept);
+  once the stage's deadline has passed, or (``stop_below_loss``) once the logged loss is below a
+  target (``control.should_training_stop``: a clean stop, the figures so far are kept);
 * :class:`TimedExecutor`: an :class:`mlagent_train.executor.Executor` around the real one that times
   every ``run`` and keeps the scored replies; past its deadline it refuses the next batch with
   :class:`BudgetSpent` (the way to stop a loop that has no callback, PPO's);
@@ -54,9 +54,11 @@ def gpu_peak_gib() -> float | None:
 class StageClock(TrainerCallback):
     """Step times, logged rows and (``time_generation``) generation time of one ``Trainer.train()``."""
 
-    def __init__(self, deadline: float, *, time_generation: bool = False) -> None:
+    def __init__(self, deadline: float, *, time_generation: bool = False, stop_below_loss: float | None = None) -> None:
         self.deadline = deadline
         self.time_generation = time_generation
+        self.stop_below_loss = stop_below_loss
+        self.reached_loss = False
         self.step_s: list[float] = []
         self.logs: list[dict[str, Any]] = []
         self.gen_s = 0.0
@@ -100,6 +102,10 @@ class StageClock(TrainerCallback):
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         self.logs.append({"step": state.global_step, **(logs or {})})
+        loss = (logs or {}).get("loss")
+        if self.stop_below_loss is not None and isinstance(loss, (int, float)) and loss < self.stop_below_loss:
+            control.should_training_stop = True
+            self.reached_loss = True
 
     def timed_steps(self) -> list[float]:
         """The step times without the first (warm-up: allocation, kernel selection) when there are more."""

@@ -30,9 +30,11 @@ FIGURES = {
 @pytest.mark.slow  # ~40 s of CPU: seven stages, each loading the tiny model into a real trainer
 def test_dry_run_runs_every_stage_through_the_real_code_and_reports_every_figure(tmp_path: Path) -> None:
     work, results = tmp_path / "work", tmp_path / "results"
-    # sft gets 2 steps and no budget: it must stop cleanly after its first step and say so
+    # sft gets 2 steps and no budget: it must stop cleanly after its first step and say so; fit gets
+    # 3 steps and a target loss that its first step already reaches, so it stops there
     rc = gpu_check.main(["--profile", "tiny", "--allow_readable_answers", "true", "--out_dir", str(results),
-                         "--work_dir", str(work), "--sft_steps", "2", "--sft_budget_s", "0"])
+                         "--work_dir", str(work), "--sft_steps", "2", "--sft_budget_s", "0", "--fit_steps", "3",
+                         "--fit_target_loss", "100"])
     assert rc == 0
     [path] = results.glob("gpu_check-*-cpu.json")
     report = json.loads(path.read_text())
@@ -46,7 +48,8 @@ def test_dry_run_runs_every_stage_through_the_real_code_and_reports_every_figure
         assert "peak_gpu_gib" in stages[stage] or stage == "policy"  # None on the CPU, a number on a GPU
     assert stages["sft"]["steps"] == 1 and stages["sft"]["gradient_checkpointing"] is True
     assert 0 < stages["sft"]["example_tokens_max"] <= stages["sft"]["max_length"]
-    assert stages["fit"]["steps"] == 1 and (work / "fitted" / "config.json").is_file()
+    assert stages["fit"]["steps"] == 1 and stages["fit"]["reached_target_loss"] is True
+    assert (work / "fitted" / "config.json").is_file()
     for algo in ("grpo", "ppo"):
         s = stages[algo]
         assert s["steps"] == 1 and s["replies"] == 2 and s["states"] == 1 and s["answers_readable"] is True
