@@ -89,8 +89,8 @@ class GPUCheckConfig:
     profile: Literal["h200", "tiny"] = option("h200", "h200: the sizes above; tiny: the CPU dry run (the tiny local "
                                               "model everywhere, one step per stage; options left at their "
                                               "defaults take the tiny values)")
-    allow_readable_answers: bool = option(False, "required: the sandboxes are plain local ones, where agent code "
-                                          "can read the answers (recorded in the JSON)")
+    allow_readable_answers: bool = option(False, "required with sandbox=local (plain local sandboxes, where agent "
+                                          "code can read the answers; recorded in the JSON)")
     out_dir: str = option("benchmarks/results", "where gpu_check-<date>-<device>.json is written")
     work_dir: str | None = option(None, "models, trajectories and runs (default: a temporary folder, removed after)")
     tasks: list[str] = option(["offline-held-in"], "tasks whose scripted demos give the SFT data and the RL states")
@@ -139,6 +139,9 @@ TINY: dict[str, Any] = dict(
 
 class GPUCheckError(MLAgentError):
     """The check cannot run as configured."""
+
+
+OPT_IN = "pass --allow_readable_answers true (the speeds stay meaningful; the JSON records the opt-in)"
 
 
 def resolve(cfg: GPUCheckConfig) -> GPUCheckConfig:
@@ -292,7 +295,6 @@ def rl_config(cfg: GPUCheckConfig, ws: Workspace, algo: str, out: Path) -> Any:
 def rl_figures(cfg: GPUCheckConfig, ws: Workspace, algo: str, deadline: float) -> dict[str, Any]:
     """One RL stage through ``mlagent-train rl``'s pieces, with a timed executor around the real one."""
     from gpu_check_clock import BudgetSpent, StageClock, TimedExecutor, gpu_peak_gib, reset_gpu_peak
-    from mlagent_env.readable_answers import check_readable_answers
     from mlagent_train.rl import build_executor, build_states_pool
     from mlagent_train.rl_outputs import card_text, rollouts_path
     from mlagent_train.rollout import EnvReward, RewardLog
@@ -308,7 +310,9 @@ def rl_figures(cfg: GPUCheckConfig, ws: Workspace, algo: str, deadline: float) -
     steps = 0
     try:
         executor.warm_up(pool.tasks)
-        readable = check_readable_answers(executor.answers_readable, rcfg.allow_readable_answers, "gpu_check")
+        if executor.answers_readable and not cfg.allow_readable_answers:
+            raise GPUCheckError(f"sandbox={cfg.sandbox} lets agent code read the answers: {OPT_IN}")
+        readable = READABLE_ANSWERS_NOTE if executor.answers_readable else None
         card = card_text(rcfg, readable)
         t0 = time.perf_counter()
         if algo == "grpo":
@@ -436,9 +440,9 @@ def device_info() -> dict[str, Any]:
 def run_check(cfg: GPUCheckConfig) -> tuple[dict[str, Any], Path]:
     """Run every stage; return the report and the path of its JSON."""
     cfg = resolve(cfg)
-    if not cfg.allow_readable_answers:
-        raise GPUCheckError("the check executes replies in plain local sandboxes, where agent code can read the "
-                            "answers: pass --allow_readable_answers true (the JSON records it)")
+    if cfg.sandbox == "local" and not cfg.allow_readable_answers:
+        raise GPUCheckError(f"the check executes replies in plain local sandboxes, where agent code can read the "
+                            f"answers: {OPT_IN}")
     warnings.filterwarnings("ignore", message="mlagent local sandbox")
     start = time.monotonic()
     tmp = None if cfg.work_dir else tempfile.mkdtemp(prefix="mlagent-gpu-check-")
