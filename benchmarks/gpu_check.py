@@ -453,7 +453,8 @@ def run_check(cfg: GPUCheckConfig) -> tuple[dict[str, Any], Path]:
     report: dict[str, Any] = {"check": "mlagent gpu_check (issue 14)", "date": dt.datetime.now().isoformat(timespec="seconds"),
                               "device": device_info(), "profile": cfg.profile, "sandbox": cfg.sandbox,
                               "allow_readable_answers": cfg.allow_readable_answers,
-                              "readable_answers_note": READABLE_ANSWERS_NOTE, "config": asdict(cfg), "stages": {}}
+                              "readable_answers_note": READABLE_ANSWERS_NOTE if cfg.allow_readable_answers else None,
+                              "config": asdict(cfg), "stages": {}}
     stages: dict[str, Any] = report["stages"]
 
     path = Path(cfg.out_dir) / f"gpu_check-{dt.date.today().isoformat()}-{slug(report['device']['name'])}.json"
