@@ -46,6 +46,7 @@ from mlagent_env.errors import MLAgentError
 from mlagent_env.plots import marker, pyplot, readable_axes
 from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.runner import EpisodeResult, Interrupted, run_episode
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_env.tasks import get_task
 from mlagent_env.tasks.data import is_fixture, is_prepared, prepare_task
 from mlagent_env.tasks.grading import medal as medal_of
@@ -71,7 +72,7 @@ class BenchConfig:
     max_steps: int = option(30, "most steps of one episode")
     parallel: int = option(1, "episodes at a time (P)")
     seed: int = option(0, "base seed of the episodes")
-    sandbox: str = option("auto", "auto | local | docker (auto: Docker when an engine answers)")
+    sandbox: SandboxKind = sandbox_option()
     data_dir: str | None = option(None, "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)")
     output_dir: str = option("runs/bench", "output folder; running the same command again resumes there")
     time_limit_s: float = option(5 * 3600.0, "wall-clock budget of one episode")
@@ -158,7 +159,7 @@ class Benchmark:
             self._ensure_data(task_id)
         readable = env_answers_readable(self.config.tasks[0], sandbox=self.config.sandbox, data_dir=self.config.data_dir,
                                         **self.config.env_kwargs) if self.config.tasks else False
-        note = check_readable_answers(readable, self.config.allow_readable_answers, "mlagent-env bench")
+        note = check_readable_answers(readable, self.config.allow_readable_answers)
         todo = [
             (ti, task_id, k)
             for ti, task_id in enumerate(self.config.tasks)

@@ -25,7 +25,7 @@ from dataclasses import asdict
 from typing import Any
 
 from mlagent_env.errors import MLAgentError
-from mlagent_train.config import add_config_arguments, config_from_args, given_value
+from mlagent_train.config import ConfigError, add_config_arguments, config_from_args, given_value
 from mlagent_train.evaluate import EvalConfig
 from mlagent_train.explore import ExploreConfig
 from mlagent_train.rl_config import RL_CONFIGS, RLConfig, rl_config_class
@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "eval":
             return _eval(cfg, progress=not args.quiet)
         return _sft(cfg)
+    except ConfigError as exc:  # a usage error, as argparse's own
+        print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
+        return 2
     except MLAgentError as exc:
         print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ from typing import Any
 
 from mlagent_env.errors import MLAgentError
 from mlagent_env.readable_answers import OPT_IN_HELP
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_train.config import option
 
 
@@ -44,7 +45,7 @@ class EvalConfig:
     max_steps: int = option(30, "step budget of an episode")
     parallel: int = option(1, "episodes at a time")
     output_dir: str = option("runs/eval", "the benchmark folder (resumable)")
-    sandbox: str = option("auto", "auto | docker | local")
+    sandbox: SandboxKind = sandbox_option()
     data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
     seed: int = option(0, "seed of the episodes")
     temperature: float = option(0.7, "sampling temperature (0: greedy)")

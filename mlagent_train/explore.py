@@ -36,6 +36,7 @@ from mlagent_env.agents import ChatPolicy, PolicySpec
 from mlagent_env.bench import BenchConfig, Benchmark, TaskResult
 from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.errors import MLAgentError
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_env.tasks import get_task, resolve_tasks
 from mlagent_train.config import option
 from mlagent_train.embed import Embedder, build_embedder, farthest_point_selection
@@ -75,7 +76,7 @@ class ExploreConfig:
     max_steps: int = option(30, "step budget of an expert episode")
     parallel: int = option(8, "episodes run at the same time")
     seed: int = option(0, "seed of idea sampling and of the episodes")
-    sandbox: str = option("auto", "auto | docker | local")
+    sandbox: SandboxKind = sandbox_option()
     data_dir: str | None = option(None, "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)")
     time_limit_s: float = option(5 * 3600.0, "time budget for running code per episode")
     exec_timeout_s: float | None = option(None, "timeout of one script run (default: the task's)")
@@ -213,7 +214,7 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
     _write_json(out / "config.json", asdict(cfg))
     if cfg.tasks:  # before any idea or embedding model is asked
         check_readable_answers(env_answers_readable(cfg.tasks[0], sandbox=cfg.sandbox, data_dir=cfg.data_dir),
-                               cfg.allow_readable_answers, "mlagent-train explore")
+                               cfg.allow_readable_answers)
     cache: list[Embedder] = [embedder] if embedder is not None else []
 
     def get_embedder() -> Embedder:

@@ -78,7 +78,7 @@ def _warn_once() -> None:
         _warned = True
         warnings.warn(
             "mlagent local sandbox (isolation='process'): commands run on this machine as this user; a "
-            "determined agent can read the task's answers. Use sandbox='docker' or isolation='bwrap' for "
+            "determined agent can read the task's answers. Use sandbox='docker' or sandbox='bwrap' for "
             "benchmarks and training.",
             UserWarning,
             stacklevel=3,
