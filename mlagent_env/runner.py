@@ -25,8 +25,8 @@ class RunConfig:
     policy: PolicySpec = option(PolicySpec(), "scripted | baseline | replay:PATH | http | python; "
                                 "its settings are the --policy.* options")
     sandbox: SandboxKind = sandbox_option("local")
-    max_steps: int | None = option(None, "most steps (default: the env's)")
-    seed: int = option(0, "episode seed")
+    max_steps: int | None = option(None, "most steps (default: the env's)", minimum=1)
+    seed: int = option(0, "episode seed", minimum=0)
     data_dir: str | None = option(None, "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)")
     trajectory: str | None = option(None, "write the trajectory to this JSONL file")
 
