@@ -18,6 +18,7 @@ from mlagent_env import actions as A
 from mlagent_env.errors import InvalidSubmission, SandboxError
 from mlagent_env.llm import LLMError, TextLLM
 from mlagent_env.sandbox.base import ExecResult, Sandbox, normalize_relpath, truncate_text
+from mlagent_env.sandbox.listing import shown_path
 from mlagent_env.tasks.grading import AnswerKey, read_csv_submission, validate_submission
 from mlagent_env.tasks.spec import TaskSpec
 
@@ -85,7 +86,7 @@ class ToolExecutor:
     def _ListFiles(self, a: A.ListFiles) -> ToolOutcome:
         entries = self.sandbox.list_dir(a.dir_path, max_entries=LIST_FILES_MAX)
         prefix = "" if a.dir_path.strip() in ("", ".", "./") else a.dir_path.strip().rstrip("/") + "/"
-        lines = [e.path[len(prefix) :] + ("/" if e.is_dir else "") for e in entries]
+        lines = [shown_path(e.path[len(prefix) :]) + ("/" if e.is_dir else "") for e in entries]
         if entries.truncated:
             lines.append(f"[only the first {len(entries)} entries are listed]")
         text, _ = truncate_text("\n".join(lines) if lines else "(empty folder)", READ_LIMIT)

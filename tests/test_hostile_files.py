@@ -179,10 +179,10 @@ def test_non_utf8_name_and_surrogates_serialise_in_records(isolation: str, data_
     try:
         env.reset(seed=0)
         run_script(env, "open(b'bad-\\xff\\xfe.txt', 'wb').write(b'content')\n")
-        step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, A.ListFiles(), NON_EDIT, '"bad-\\xff\\xfe.txt"')  # its bytes, escaped
         state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
         env.reset(options={"state": state})
-        step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, A.ListFiles(), NON_EDIT, '"bad-\\xff\\xfe.txt"')
         step(env, 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "\ud800"}', FORMAT, "lone surrogate")
         step(env, "\udcff not an action", FORMAT)
         still_works(env)
@@ -191,6 +191,20 @@ def test_non_utf8_name_and_surrogates_serialise_in_records(isolation: str, data_
     records = read_records(tmp_path / "traj.jsonl")
     assert len(records) >= 6 and all(r.state is not None for r in records)
     assert records[-4].reply == "\ufffd not an action"
+
+
+def test_names_with_a_newline_list_as_one_escaped_entry(env: gym.Env) -> None:
+    run_script(env, "import os\nos.mkdir('d\\tir')\nfor n in ('a\\nb.csv', 'd\\tir/x\\ny', 'a', 'b.csv', '\"q\"'):\n"
+                    "    open(n, 'w').close()\n")
+    obs, info = step(env, A.ListFiles(), NON_EDIT)
+    lines = obs.splitlines()
+    assert '"a\\nb.csv"' in lines and '"d\\tir"/' in lines and '"\\"q\\""' in lines  # one line each, escaped
+    assert "a" in lines and "b.csv" in lines and len([ln for ln in lines if "b.csv" in ln]) == 2  # the real b.csv too
+    obs, _ = step(env, A.ListFiles(dir_path="d\tir"), NON_EDIT)
+    assert obs.splitlines() == ['"x\\ny"']
+    prompt = info["prompt"].splitlines()
+    assert '"a\\nb.csv" (0 B)' in prompt and '"d\\tir/x\\ny" (0 B)' in prompt and "b.csv (0 B)" in prompt
+    still_works(env)
 
 
 def test_absolute_symlink_and_fifo_survive_restore(env: gym.Env) -> None:
