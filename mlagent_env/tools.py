@@ -15,7 +15,7 @@ from typing import Sequence
 import pandas as pd
 
 from mlagent_env import actions as A
-from mlagent_env.errors import InvalidSubmission, SandboxError
+from mlagent_env.errors import InvalidSubmission, PathEscapeError, SandboxError
 from mlagent_env.llm import LLMError, TextLLM
 from mlagent_env.sandbox.base import ExecResult, Sandbox, normalize_relpath, truncate_text
 from mlagent_env.sandbox.listing import shown_path
@@ -209,7 +209,15 @@ class ToolExecutor:
         return ToolOutcome(obs, exec=result)
 
     def _ValidateSubmission(self, a: A.ValidateSubmission) -> ToolOutcome:
-        if not self.sandbox.exists(a.submission_path):
+        """A missing file, or a path argument that leaves the workspace, is the action's error; a file
+        that is there but cannot be read (a FIFO, a link out of the workspace, too large) is an
+        invalid submission, reported like any other (``non_edit``)."""
+        normalize_relpath(a.submission_path)
+        try:
+            present = self.sandbox.exists(a.submission_path)
+        except PathEscapeError:  # a link in the workspace that points out: read_submission says so
+            present = True
+        if not present:
             return ToolOutcome(f"EnvError: there is no file {a.submission_path}; write the submission first", failed=True)
         try:
             frame = self.read_submission(a.submission_path)

@@ -110,6 +110,19 @@ def test_fifo_as_submission_is_an_error(env: gym.Env) -> None:
     assert env.unwrapped.final_score()["final_score"] is None
 
 
+@pytest.mark.parametrize("plant", ["os.mkfifo('submission.csv')", "os.symlink('/etc/passwd', 'submission.csv')",
+                                   "os.symlink('../../../../../../etc/hostname', 'submission.csv')"])
+def test_validate_submission_on_a_fifo_or_a_link_out_is_an_invalid_submission(env: gym.Env, plant: str) -> None:
+    run_script(env, f"import os\nos.remove('submission.csv') if os.path.lexists('submission.csv') else None\n{plant}\n",
+               kind=ERROR)  # the run that plants it changed the submission: graded, invalid
+    obs, _ = step(env, A.ValidateSubmission(), NON_EDIT, "The submission submission.csv is invalid: cannot read")
+    assert ("FIFO" in obs) if "mkfifo" in plant else ("outside the workspace" in obs), obs
+    step(env, A.ValidateSubmission(submission_path="../x.csv"), ERROR, "leaves the workspace")  # a bad argument
+    step(env, A.ValidateSubmission(submission_path="none.csv"), ERROR, "there is no file")
+    remove_submission(env)
+    still_works(env)
+
+
 @pytest.mark.parametrize("size_gb", [2, 64])
 def test_sparse_submission_is_capped(env: gym.Env, size_gb: int) -> None:
     obs = run_script(env, f"with open('submission.csv', 'wb') as f:\n    f.truncate({size_gb} << 30)\n", kind=ERROR)
