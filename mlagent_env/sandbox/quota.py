@@ -7,6 +7,11 @@ left on device" and the host's disk outside the quota is untouched. As root it i
 for what the agent really writes). Without the rights to mount, ``enforced`` is False and the
 sandbox falls back to a per-file size limit (``ulimit -f``, Docker's ``fsize`` ulimit), which it
 says once.
+
+A local sandbox writes its owner (:func:`~mlagent_env.sandbox.owner.owner_label`) beside its quota
+(``OWNER_NAME``); a process killed with SIGKILL never unmounts it, so every local sandbox that
+starts first calls :func:`reap_stale_quotas`, which unmounts the quotas whose owner is gone,
+detaches their loop devices and removes their folders.
 """
 
 from __future__ import annotations
@@ -16,15 +21,20 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from mlagent_env.errors import SandboxError
+from mlagent_env.sandbox.agent_files import remove_tree
+from mlagent_env.sandbox.owner import owner_alive, owner_label
 
 MOUNT_NAME = "workspace"
 IMAGE_NAME = "workspace.img"
+OWNER_NAME = "owner"
+"""Beside a local sandbox's quota: ``host:pid:start-ticks`` of the process that made it."""
 XFSZ_EXIT_CODES = (-signal.SIGXFSZ, 128 + signal.SIGXFSZ)
 """Exit codes of a command killed for a file over the per-file fallback (as a signal, through a shell)."""
 FULL_MARGIN_BYTES = 1 << 20
@@ -102,13 +112,78 @@ class DiskQuota:
 
 
 def release_disk(root: Path) -> None:
-    """Unmount the quota under a sandbox's ``root`` (lazily if something still holds it open) and
-    delete its image; nothing happens where there is none. Idempotent; call before removing ``root``."""
+    """Unmount the quota under a sandbox's ``root`` (lazily if something still holds it open),
+    detach its loop device and delete its image; nothing happens where there is none. Idempotent;
+    call before removing ``root``."""
     mount = root / MOUNT_NAME
     if os.path.ismount(mount):
+        loop = dict(_loop_mounts()).get(Path(os.path.realpath(mount)))
         if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        if loop is not None and _backing_file(loop) == str(Path(os.path.realpath(root)) / IMAGE_NAME):
+            subprocess.run(["losetup", "-d", loop], capture_output=True)  # busy: detached when the last user goes
     (root / IMAGE_NAME).unlink(missing_ok=True)
+
+
+def write_owner(root: Path) -> None:
+    """Record this process as the owner of the sandbox folder ``root`` (see :func:`reap_stale_quotas`)."""
+    (root / OWNER_NAME).write_text(owner_label() + "\n")
+
+
+_reaping = threading.Lock()
+
+
+def reap_stale_quotas() -> list[Path]:
+    """Release the mounted quotas of local sandboxes whose owner process is gone (killed before its
+    ``close()`` ran): unmount, detach the loop device, remove the sandbox's folder. A quota with no
+    owner file, or whose owner runs or ran on another host, is left alone. Returns the folders reaped."""
+    reaped: list[Path] = []
+    with _reaping:
+        for mount, _ in _loop_mounts():
+            root = mount.parent
+            if mount.name != MOUNT_NAME:
+                continue
+            try:
+                label = (root / OWNER_NAME).read_text(errors="replace").strip()
+            except OSError:
+                continue
+            if owner_alive(label) is not False:
+                continue
+            release_disk(root)
+            if not os.path.ismount(mount):
+                remove_tree(root)
+                reaped.append(root)
+    return reaped
+
+
+def _loop_mounts() -> list[tuple[Path, str]]:
+    """(mount point, loop device) of every loop-device mount this process sees."""
+    out: list[tuple[Path, str]] = []
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        head, sep, tail = line.partition(" - ")
+        fields, rest = head.split(), tail.split()
+        if sep and len(fields) >= 5 and len(rest) >= 2 and rest[1].startswith("/dev/loop"):
+            out.append((Path(_unescape(fields[4])), rest[1]))
+    return out
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo path field, whose space, tab, newline and backslash are octal escapes."""
+    for code in ("\\040", "\\011", "\\012", "\\134"):
+        field = field.replace(code, chr(int(code[1:], 8)))
+    return field
+
+
+def _backing_file(loop: str) -> str | None:
+    try:
+        return Path(f"/sys/block/{Path(loop).name}/loop/backing_file").read_text().strip()
+    except OSError:
+        return None
 
 
 @contextmanager
