@@ -1,8 +1,10 @@
 """A process killed with SIGKILL never closes its local sandboxes: their disk quotas (a loop-mounted
-image) stay mounted. The next local sandbox to start reaps those of dead owners, and only those."""
+image) stay mounted and their cgroups stay. The next local sandbox to start reaps those of dead
+owners, and only those."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from mlagent_env.sandbox import LocalSandbox, SandboxSpec
+from mlagent_env.sandbox.cgroups import CGROUP_ROOT
+from mlagent_env.sandbox.local_reap import OWNER_FILE
 from mlagent_env.sandbox.quota import IMAGE_NAME, MOUNT_NAME, can_mount
 
 pytestmark = pytest.mark.filterwarnings("ignore:mlagent local sandbox")
@@ -46,13 +50,17 @@ def test_a_sigkilled_owners_quota_mount_is_reaped_when_a_local_sandbox_starts(is
         loop = subprocess.run(["losetup", "-j", str(root / IMAGE_NAME)], capture_output=True, text=True).stdout
         loop = loop.split(":")[0]
         assert os.path.ismount(root / MOUNT_NAME) and str(root) in _backing(loop)
+        cgroups = [CGROUP_ROOT / c / json.loads((root / OWNER_FILE).read_text())["cgroup"] for c in ("pids", "memory")]
+        cgroups = [d for d in cgroups if d.is_dir()]
         with LocalSandbox(SandboxSpec(task_id="reap-test")):  # its owner runs: left alone
             assert os.path.ismount(root / MOUNT_NAME)
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
     assert os.path.ismount(root / MOUNT_NAME), "SIGKILL leaves the mount behind (what the reaper is for)"
+    assert all(d.exists() for d in cgroups)
     with LocalSandbox(SandboxSpec(task_id="reap-test"), isolation=isolation) as fresh:
         assert not os.path.ismount(root / MOUNT_NAME) and not root.exists()
         assert str(root) not in _backing(loop)  # the loop device is detached (or serves another image)
+        assert not any(d.exists() for d in cgroups)
         assert fresh.exec(["sh", "-c", "echo ok"], 30).stdout == "ok\n"

@@ -1,6 +1,6 @@
 """Who owns a sandbox's leftovers: ``host:pid:start-ticks`` of the process that made them, written
-on every container (a label) and beside every local sandbox's disk quota, so that a reaper can tell
-an owner that still runs from one that is gone (a reused pid has other start ticks).
+on every container (a label) and in every local sandbox's folder (``local_reap.py``), so that a
+reaper can tell an owner that still runs from one that is gone (a reused pid has other start ticks).
 
     label = owner_label()        # this process
     owner_alive(label)           # True, False (gone), or None (another host: unknown)

@@ -8,10 +8,8 @@ for what the agent really writes). Without the rights to mount, ``enforced`` is 
 sandbox falls back to a per-file size limit (``ulimit -f``, Docker's ``fsize`` ulimit), which it
 says once.
 
-A local sandbox writes its owner (:func:`~mlagent_env.sandbox.owner.owner_label`) beside its quota
-(``OWNER_NAME``); a process killed with SIGKILL never unmounts it, so every local sandbox that
-starts first calls :func:`reap_stale_quotas`, which unmounts the quotas whose owner is gone,
-detaches their loop devices and removes their folders.
+A process killed with SIGKILL never releases its quotas: :mod:`mlagent_env.sandbox.local_reap`
+finds them (:func:`loop_mounts`) and releases those of dead owners.
 """
 
 from __future__ import annotations
@@ -21,20 +19,15 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from mlagent_env.errors import SandboxError
-from mlagent_env.sandbox.agent_files import remove_tree
-from mlagent_env.sandbox.owner import owner_alive, owner_label
 
 MOUNT_NAME = "workspace"
 IMAGE_NAME = "workspace.img"
-OWNER_NAME = "owner"
-"""Beside a local sandbox's quota: ``host:pid:start-ticks`` of the process that made it."""
 XFSZ_EXIT_CODES = (-signal.SIGXFSZ, 128 + signal.SIGXFSZ)
 """Exit codes of a command killed for a file over the per-file fallback (as a signal, through a shell)."""
 FULL_MARGIN_BYTES = 1 << 20
@@ -117,7 +110,7 @@ def release_disk(root: Path) -> None:
     call before removing ``root``."""
     mount = root / MOUNT_NAME
     if os.path.ismount(mount):
-        loop = dict(_loop_mounts()).get(Path(os.path.realpath(mount)))
+        loop = dict(loop_mounts()).get(Path(os.path.realpath(mount)))
         if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)
         if loop is not None and _backing_file(loop) == str(Path(os.path.realpath(root)) / IMAGE_NAME):
@@ -125,38 +118,7 @@ def release_disk(root: Path) -> None:
     (root / IMAGE_NAME).unlink(missing_ok=True)
 
 
-def write_owner(root: Path) -> None:
-    """Record this process as the owner of the sandbox folder ``root`` (see :func:`reap_stale_quotas`)."""
-    (root / OWNER_NAME).write_text(owner_label() + "\n")
-
-
-_reaping = threading.Lock()
-
-
-def reap_stale_quotas() -> list[Path]:
-    """Release the mounted quotas of local sandboxes whose owner process is gone (killed before its
-    ``close()`` ran): unmount, detach the loop device, remove the sandbox's folder. A quota with no
-    owner file, or whose owner runs or ran on another host, is left alone. Returns the folders reaped."""
-    reaped: list[Path] = []
-    with _reaping:
-        for mount, _ in _loop_mounts():
-            root = mount.parent
-            if mount.name != MOUNT_NAME:
-                continue
-            try:
-                label = (root / OWNER_NAME).read_text(errors="replace").strip()
-            except OSError:
-                continue
-            if owner_alive(label) is not False:
-                continue
-            release_disk(root)
-            if not os.path.ismount(mount):
-                remove_tree(root)
-                reaped.append(root)
-    return reaped
-
-
-def _loop_mounts() -> list[tuple[Path, str]]:
+def loop_mounts() -> list[tuple[Path, str]]:
     """(mount point, loop device) of every loop-device mount this process sees."""
     out: list[tuple[Path, str]] = []
     try:
