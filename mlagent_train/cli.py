@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import asdict
 from typing import Any
 
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage not in CONFIGS:
         print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
         return 2
+    # a plain local sandbox is refused, or run with the opt-in whose note says more than its warning
+    warnings.filterwarnings("ignore", message="mlagent local sandbox")
     try:
         cls = rl_config_class(given_value(args, "algo", "grpo")) if args.stage == "rl" else CONFIGS[args.stage][0]
         cfg: Any = config_from_args(cls, args)
