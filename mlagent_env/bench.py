@@ -46,6 +46,7 @@ from mlagent_env.errors import MLAgentError
 from mlagent_env.plots import marker, pyplot, readable_axes
 from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.runner import EpisodeResult, Interrupted, run_episode
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_env.tasks import get_task
 from mlagent_env.tasks.data import is_fixture, is_prepared, prepare_task
 from mlagent_env.tasks.grading import medal as medal_of
@@ -67,15 +68,15 @@ class BenchConfig:
     tasks: list[str] = option(["digits"], "task ids and groups: held-in, held-out, offline-held-in, offline-held-out, offline")
     policy: PolicySpec = option(PolicySpec(), "scripted | baseline | replay:PATH | http | python; "
                                 "its settings are the --policy.* options")
-    runs: int = option(8, "episodes per task (K)")
-    max_steps: int = option(30, "most steps of one episode")
-    parallel: int = option(1, "episodes at a time (P)")
-    seed: int = option(0, "base seed of the episodes")
-    sandbox: str = option("auto", "auto | local | docker (auto: Docker when an engine answers)")
+    runs: int = option(8, "episodes per task (K)", minimum=1)
+    max_steps: int = option(30, "most steps of one episode", minimum=1)
+    parallel: int = option(1, "episodes at a time (P)", minimum=1)
+    seed: int = option(0, "base seed of the episodes", minimum=0)
+    sandbox: SandboxKind = sandbox_option()
     data_dir: str | None = option(None, "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)")
     output_dir: str = option("runs/bench", "output folder; running the same command again resumes there")
-    time_limit_s: float = option(5 * 3600.0, "wall-clock budget of one episode")
-    exec_timeout_s: float | None = option(None, "timeout of one script run (default: the task's)")
+    time_limit_s: float = option(5 * 3600.0, "wall-clock budget of one episode", above=0)
+    exec_timeout_s: float | None = option(None, "timeout of one script run (default: the task's)", above=0)
     allow_fixture: bool = option(False, "allow synthetic fixture data (smoke tests only)")
     allow_readable_answers: bool = option(False, OPT_IN_HELP)
     rerun_errors: bool = option(True, "on resume, play again the episodes that ended in an error")
@@ -158,7 +159,7 @@ class Benchmark:
             self._ensure_data(task_id)
         readable = env_answers_readable(self.config.tasks[0], sandbox=self.config.sandbox, data_dir=self.config.data_dir,
                                         **self.config.env_kwargs) if self.config.tasks else False
-        note = check_readable_answers(readable, self.config.allow_readable_answers, "mlagent-env bench")
+        note = check_readable_answers(readable, self.config.allow_readable_answers)
         todo = [
             (ti, task_id, k)
             for ti, task_id in enumerate(self.config.tasks)

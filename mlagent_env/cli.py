@@ -233,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mlagent_env.bench import BenchConfig  # noqa: PLC0415
     from mlagent_env.config import add_config_arguments  # noqa: PLC0415
     from mlagent_env.runner import RunConfig  # noqa: PLC0415
+    from mlagent_env.sandbox import SANDBOX_HELP, SANDBOX_KINDS  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(prog="mlagent-env", description="ML engineering tasks as Gymnasium environments.")
     data_help = "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)"
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("baseline", help="measure the starter's scores once per prepared data (cached; sets the reward scale)")
     p.add_argument("task")
-    p.add_argument("--sandbox", default="local", choices=["auto", "local", "docker"], help="(default: local)")
+    p.add_argument("--sandbox", default="local", choices=SANDBOX_KINDS, help=f"{SANDBOX_HELP} (default: local)")
     p.add_argument("--force", action="store_true", help="measure again even if a measurement is cached")
     p.set_defaults(func=cmd_baseline)
 
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MLAgentError as exc:
-        print(f"mlagent-env: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"mlagent-env {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

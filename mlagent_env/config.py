@@ -32,12 +32,37 @@ class ConfigError(MLAgentError):
     """A config file or an override names an unknown option or gives a value of the wrong type."""
 
 
-def option(default: Any, help: str, **kwargs: Any) -> Any:
-    """A dataclass field with a default and a help text (lists/dicts are copied per instance)."""
+def option(default: Any, help: str, *, minimum: float | None = None, above: float | None = None,
+           maximum: float | None = None, **kwargs: Any) -> Any:
+    """A dataclass field with a default and a help text (lists/dicts are copied per instance).
+
+    A number (or each number of a list) may declare its range: ``minimum`` and ``maximum``
+    inclusive, ``above`` exclusive; a value outside it, or NaN, is a :class:`ConfigError` when the
+    config is built from a file or the command line, and the range shows in ``--help``."""
+    bounds = {k: v for k, v in (("minimum", minimum), ("above", above), ("maximum", maximum)) if v is not None}
+    metadata = {"help": help, **bounds}
     if isinstance(default, (list, dict)):
         value = default
-        return dataclasses.field(default_factory=lambda: type(value)(value), metadata={"help": help}, **kwargs)
-    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+        return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def _range_text(f: dataclasses.Field[Any]) -> str:
+    """A field's declared range in words ("at least 1", "above 0 and at most 2"), or ""."""
+    words = {"minimum": "at least", "above": "above", "maximum": "at most"}
+    return " and ".join(f"{words[k]} {f.metadata[k]:g}" for k in words if k in f.metadata)
+
+
+def _check_range(f: dataclasses.Field[Any], value: Any, source: str) -> None:
+    """Raise ConfigError when ``value`` (a number, or a list of them) is outside ``f``'s declared range."""
+    if not _range_text(f):
+        return
+    lo, gt, hi = (f.metadata.get(k) for k in ("minimum", "above", "maximum"))
+    for v in value if isinstance(value, list) else [value]:
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if (lo is not None and not v >= lo) or (gt is not None and not v > gt) or (hi is not None and not v <= hi):
+            raise ConfigError(f"{source}: {f.name} must be {_range_text(f)}, not {v!r} ({f.metadata.get('help', '')})")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, *classes: type, prefix: str = "") -> None:
@@ -69,12 +94,17 @@ def add_config_arguments(parser: argparse.ArgumentParser, *classes: type, prefix
                 continue
             many = typing.get_origin(hints[f.name]) is list
             parser.add_argument(*_spellings(name), dest=f"opt_{name}", default=argparse.SUPPRESS, metavar="VALUE",
-                                nargs="+" if many else None, help=f"{help_text} (default: {_default(f)!r}){only}")
+                                nargs="+" if many else None, help=f"{help_text} ({_limits(f)}){only}")
 
 
 def _spellings(name: str) -> list[str]:
     dashed = name.replace("_", "-")
     return [f"--{name}"] + ([f"--{dashed}"] if dashed != name else [])
+
+
+def _limits(f: dataclasses.Field[Any]) -> str:
+    bounds = _range_text(f)
+    return f"default: {_default(f)!r}" + (f"; {bounds}" if bounds else "")
 
 
 def _default(f: dataclasses.Field[Any]) -> Any:
@@ -179,6 +209,8 @@ def build_config(cls: type[T], values: dict[str, Any], source: str = "config") -
         raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(fields)}")
     hints = typing.get_type_hints(cls)
     checked = {k: _coerce(k, v, hints[k], source) for k, v in values.items()}
+    for k, v in checked.items():
+        _check_range(fields[k], v, source)
     return cls(**checked)
 
 

@@ -53,3 +53,8 @@ class DataUnavailable(MLAgentError):
 class AnswersChanged(MLAgentError):
     """A prepared answer file differs from the checksum written when it was prepared (or has none);
     the message names the file and the command that prepares the task again."""
+
+
+class InvalidRawData(MLAgentError):
+    """A raw data file cannot be read as the task's ``prepare.py`` expects (not UTF-8 text, not the
+    CSV or the columns it should have); the message names the file, or the folder, and what to do."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlagent_env.sandbox.base import DirEntry, truncate_text
+from mlagent_env.sandbox.listing import shown_path
 
 PROMPT_VERSION = 1
 
@@ -80,7 +81,7 @@ class PromptContext:
 def render_workspace(entries: list[DirEntry], limit: int, truncated: bool = False) -> str:
     lines = []
     for e in entries[:limit]:
-        lines.append(f"{e.path}/" if e.is_dir else f"{e.path} ({_size(e.size)})")
+        lines.append(f"{shown_path(e.path)}/" if e.is_dir else f"{shown_path(e.path)} ({_size(e.size)})")
     if len(entries) > limit:
         lines.append(f"... and {len(entries) - limit}{'+' if truncated else ''} more")
     elif truncated:

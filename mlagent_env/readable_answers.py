@@ -1,10 +1,11 @@
 """Training and benchmarking never run where agent code can read the answers, unless asked to.
 
-    allowed = check_readable_answers(env_answers_readable("digits", sandbox="local"), allow=False,
-                                     command="mlagent-env bench")   # raises ReadableAnswersRefused
+    note = check_readable_answers(env_answers_readable("digits", sandbox="local"), allow=False)
+    # raises ReadableAnswersRefused: its message names --sandbox docker, --sandbox bwrap and the opt-in
 
 A sandbox says whether agent code in it can read the task's private answers
-(:attr:`mlagent_env.sandbox.Sandbox.answers_readable`): a plain local sandbox can, Docker cannot.
+(:attr:`mlagent_env.sandbox.Sandbox.answers_readable`): a plain local sandbox can, Docker and
+bwrap cannot.
 ``mlagent-env bench``, ``mlagent-train explore``, ``rl`` and ``eval`` ask the sandbox they would
 use, before any model loads, and refuse a readable one unless the user opts in
 (``--allow-readable-answers true``, ``allow_readable_answers: true``); with the opt-in, the run's log
@@ -27,6 +28,15 @@ OPT_IN_HELP = ("run even where agent code can read the private answers (e.g. the
                "every log line, report and checkpoint card then says so")
 
 
+REFUSAL = (
+    "agent code in this sandbox can read the tasks' private answers, so scores and rewards would not mean "
+    "anything. Run it contained: --sandbox docker (start Docker, then: mlagent-env image build) or --sandbox bwrap "
+    "(this machine, under bubblewrap: apt-get install bubblewrap); or, knowing that, opt in with "
+    "--allow-readable-answers true (allow_readable_answers: true in a YAML config)"
+)
+"""Why a command refuses a readable sandbox, and the flags that get past it (both contained sandboxes and the opt-in)."""
+
+
 class ReadableAnswersRefused(MLAgentError):
     """The sandbox lets agent code read the private answers and the user did not opt in."""
 
@@ -43,16 +53,13 @@ def env_answers_readable(task_id: str, **env_kwargs: Any) -> bool:
         env.close()
 
 
-def check_readable_answers(readable: bool, allow: bool, command: str) -> str | None:
-    """Refuse a readable sandbox without the opt-in; with it, print and return the note that the
-    run's logs, reports and cards must carry (None when the answers are hidden)."""
+def check_readable_answers(readable: bool, allow: bool) -> str | None:
+    """Refuse a readable sandbox without the opt-in (:data:`REFUSAL`: the command line that runs it
+    prefixes its own name); with it, print and return the note that the run's logs, reports and
+    cards must carry (None when the answers are hidden)."""
     if not readable:
         return None
     if not allow:
-        raise ReadableAnswersRefused(
-            f"{command}: agent code in this sandbox can read the tasks' private answers, so scores and rewards "
-            "would not mean anything. Use sandbox=docker (start Docker, then mlagent-env image build), or, "
-            "knowing that, opt in with --allow-readable-answers true (allow_readable_answers: true in a config)"
-        )
-    print(f"{command}: {READABLE_ANSWERS_NOTE}", file=sys.stderr)
+        raise ReadableAnswersRefused(REFUSAL)
+    print(READABLE_ANSWERS_NOTE, file=sys.stderr)
     return READABLE_ANSWERS_NOTE

@@ -13,6 +13,7 @@ from mlagent_env.agents.base import Policy
 from mlagent_env.agents.factory import PolicySpec
 from mlagent_env.config import option
 from mlagent_env.errors import MLAgentError
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_env.trajectory import RecordEpisode
 
 
@@ -23,9 +24,9 @@ class RunConfig:
     task: str = option("digits", "task id")
     policy: PolicySpec = option(PolicySpec(), "scripted | baseline | replay:PATH | http | python; "
                                 "its settings are the --policy.* options")
-    sandbox: str = option("local", "auto | local | docker")
-    max_steps: int | None = option(None, "most steps (default: the env's)")
-    seed: int = option(0, "episode seed")
+    sandbox: SandboxKind = sandbox_option("local")
+    max_steps: int | None = option(None, "most steps (default: the env's)", minimum=1)
+    seed: int = option(0, "episode seed", minimum=0)
     data_dir: str | None = option(None, "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)")
     trajectory: str | None = option(None, "write the trajectory to this JSONL file")
 
@@ -155,9 +156,11 @@ class Interrupted(Exception):
 
 
 def sandbox_name(env: gym.Env[str, str]) -> str | None:
-    """``docker`` or ``local``: the backend the env's sandbox actually is."""
+    """``docker``, ``bwrap`` or ``local``: the sandbox the env's commands actually run in."""
     sandbox = getattr(env.unwrapped, "_sandbox", None)
-    return None if sandbox is None else type(sandbox).__name__.removesuffix("Sandbox").lower()
+    if sandbox is None:
+        return None
+    return "bwrap" if getattr(sandbox, "isolation", None) == "bwrap" else type(sandbox).__name__.removesuffix("Sandbox").lower()
 
 
 def _final(env: gym.Env[str, str]) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from typing import Sequence
 import pandas as pd
 
 from mlagent_env import actions as A
-from mlagent_env.errors import InvalidSubmission, SandboxError
+from mlagent_env.errors import InvalidSubmission, PathEscapeError, SandboxError
 from mlagent_env.llm import LLMError, TextLLM
 from mlagent_env.sandbox.base import ExecResult, Sandbox, normalize_relpath, truncate_text
+from mlagent_env.sandbox.listing import shown_path
 from mlagent_env.tasks.grading import AnswerKey, read_csv_submission, validate_submission
 from mlagent_env.tasks.spec import TaskSpec
 
@@ -85,7 +86,7 @@ class ToolExecutor:
     def _ListFiles(self, a: A.ListFiles) -> ToolOutcome:
         entries = self.sandbox.list_dir(a.dir_path, max_entries=LIST_FILES_MAX)
         prefix = "" if a.dir_path.strip() in ("", ".", "./") else a.dir_path.strip().rstrip("/") + "/"
-        lines = [e.path[len(prefix) :] + ("/" if e.is_dir else "") for e in entries]
+        lines = [shown_path(e.path[len(prefix) :]) + ("/" if e.is_dir else "") for e in entries]
         if entries.truncated:
             lines.append(f"[only the first {len(entries)} entries are listed]")
         text, _ = truncate_text("\n".join(lines) if lines else "(empty folder)", READ_LIMIT)
@@ -208,7 +209,15 @@ class ToolExecutor:
         return ToolOutcome(obs, exec=result)
 
     def _ValidateSubmission(self, a: A.ValidateSubmission) -> ToolOutcome:
-        if not self.sandbox.exists(a.submission_path):
+        """A missing file, or a path argument that leaves the workspace, is the action's error; a file
+        that is there but cannot be read (a FIFO, a link out of the workspace, too large) is an
+        invalid submission, reported like any other (``non_edit``)."""
+        normalize_relpath(a.submission_path)
+        try:
+            present = self.sandbox.exists(a.submission_path)
+        except PathEscapeError:  # a link in the workspace that points out: read_submission says so
+            present = True
+        if not present:
             return ToolOutcome(f"EnvError: there is no file {a.submission_path}; write the submission first", failed=True)
         try:
             frame = self.read_submission(a.submission_path)

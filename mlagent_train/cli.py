@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import asdict
 from typing import Any
 
 from mlagent_env.errors import MLAgentError
-from mlagent_train.config import add_config_arguments, config_from_args, given_value
+from mlagent_train.config import ConfigError, add_config_arguments, config_from_args, given_value
 from mlagent_train.evaluate import EvalConfig
 from mlagent_train.explore import ExploreConfig
 from mlagent_train.rl_config import RL_CONFIGS, RLConfig, rl_config_class
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage not in CONFIGS:
         print(f"mlagent-train {args.stage}: not implemented yet ({STAGES[args.stage]}).", file=sys.stderr)
         return 2
+    # a plain local sandbox is refused, or run with the opt-in whose note says more than its warning
+    warnings.filterwarnings("ignore", message="mlagent local sandbox")
     try:
         cls = rl_config_class(given_value(args, "algo", "grpo")) if args.stage == "rl" else CONFIGS[args.stage][0]
         cfg: Any = config_from_args(cls, args)
@@ -81,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "eval":
             return _eval(cfg, progress=not args.quiet)
         return _sft(cfg)
+    except ConfigError as exc:  # a usage error, as argparse's own
+        print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
+        return 2
     except MLAgentError as exc:
         print(f"mlagent-train {args.stage}: {exc}", file=sys.stderr)
         return 1

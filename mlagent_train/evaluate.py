@@ -25,6 +25,7 @@ from typing import Any
 
 from mlagent_env.errors import MLAgentError
 from mlagent_env.readable_answers import OPT_IN_HELP
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_train.config import option
 
 
@@ -40,18 +41,19 @@ class EvalConfig:
     base_url: str | None = option(None, "an OpenAI-compatible server (e.g. vLLM) serving the model; None: load it here")
     api_key_env: str = option("OPENAI_API_KEY", "environment variable with the server's API key")
     tasks: list[str] = option(["held-out"], "task ids and/or groups (held-out, held-in, offline-held-out, offline-held-in, offline)")
-    runs: int = option(8, "episodes per task (avg@K, best@K)")
-    max_steps: int = option(30, "step budget of an episode")
-    parallel: int = option(1, "episodes at a time")
+    runs: int = option(8, "episodes per task (avg@K, best@K)", minimum=1)
+    max_steps: int = option(30, "step budget of an episode", minimum=1)
+    parallel: int = option(1, "episodes at a time", minimum=1)
     output_dir: str = option("runs/eval", "the benchmark folder (resumable)")
-    sandbox: str = option("auto", "auto | docker | local")
+    sandbox: SandboxKind = sandbox_option()
     data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
-    seed: int = option(0, "seed of the episodes")
-    temperature: float = option(0.7, "sampling temperature (0: greedy)")
-    max_new_tokens: int = option(2048, "most tokens of one reply")
-    time_limit_s: float = option(5 * 3600.0, "time budget of an episode (time spent running the agent's commands)")
-    exec_timeout_s: float | None = option(None, "limit of one Execute Script (None: the task's own)")
-    timeout_s: float = option(300.0, "with base_url: one request's timeout")
+    seed: int = option(0, "seed of the episodes", minimum=0)
+    temperature: float = option(0.7, "sampling temperature (0: greedy)", minimum=0)
+    max_new_tokens: int = option(2048, "most tokens of one reply", minimum=1)
+    time_limit_s: float = option(5 * 3600.0, "time budget of an episode (time spent running the agent's commands)",
+                                 above=0)
+    exec_timeout_s: float | None = option(None, "limit of one Execute Script (None: the task's own)", above=0)
+    timeout_s: float = option(300.0, "with base_url: one request's timeout", above=0)
     device: str | None = option(None, "in-process model: cuda | cpu (None: cuda when available)")
     dtype: str = option("auto", "in-process model: auto | bfloat16 | float32")
     allow_fixture: bool = option(False, "allow tasks whose prepared data is a synthetic test fixture (smoke tests)")

@@ -36,6 +36,7 @@ from mlagent_env.agents import ChatPolicy, PolicySpec
 from mlagent_env.bench import BenchConfig, Benchmark, TaskResult
 from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.errors import MLAgentError
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_env.tasks import get_task, resolve_tasks
 from mlagent_train.config import option
 from mlagent_train.embed import Embedder, build_embedder, farthest_point_selection
@@ -54,12 +55,12 @@ class ExploreConfig:
     idea_base_url: str | None = option(None, "OpenAI-compatible base URL of the idea model, e.g. http://localhost:8000/v1")
     idea_model: str = option("gpt-4o-mini", "model name for idea generation")
     idea_api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the API key (never stored)")
-    idea_temperature: float = option(1.0, "sampling temperature of idea requests (high: more varied ideas)")
-    idea_max_tokens: int = option(4096, "max completion tokens per idea request")
-    ideas_per_task: int = option(100, "N: collect at least this many distinct candidate ideas per task")
-    ideas_per_request: int = option(25, "how many ideas one request asks for")
-    max_idea_requests: int = option(20, "give up on a task after this many requests without reaching N")
-    keep_ideas: int = option(10, "K: keep this many most diverse ideas per task")
+    idea_temperature: float = option(1.0, "sampling temperature of idea requests (high: more varied ideas)", minimum=0)
+    idea_max_tokens: int = option(4096, "max completion tokens per idea request", minimum=1)
+    ideas_per_task: int = option(100, "N: collect at least this many distinct candidate ideas per task", minimum=1)
+    ideas_per_request: int = option(25, "how many ideas one request asks for", minimum=1)
+    max_idea_requests: int = option(20, "give up on a task after this many requests without reaching N", minimum=1)
+    keep_ideas: int = option(10, "K: keep this many most diverse ideas per task", minimum=1)
     embedder: str = option("sentence-transformers/all-MiniLM-L6-v2", "sentence-embedding model: local folder or hub id")
     embedder_backend: str = option("auto", "auto | sentence-transformers | transformers | module:factory")
     distance: str = option("cosine", "distance for the diversity pick: cosine | euclidean")
@@ -67,18 +68,19 @@ class ExploreConfig:
     expert_base_url: str | None = option(None, "base URL of the expert model (default: idea_base_url)")
     expert_model: str = option("gpt-4o-mini", "expert model name (the paper: GPT-4o-mini)")
     expert_api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the expert's API key")
-    expert_temperature: float = option(0.7, "expert sampling temperature")
-    expert_max_tokens: int = option(2048, "max completion tokens per expert step")
-    episodes_per_task: int = option(128, "expert episodes per task (the paper: about 10k trajectories over 9 tasks)")
-    min_ideas_per_episode: int = option(1, "fewest kept ideas shown in an episode's first prompt")
-    max_ideas_per_episode: int = option(3, "most kept ideas shown in an episode's first prompt")
-    max_steps: int = option(30, "step budget of an expert episode")
-    parallel: int = option(8, "episodes run at the same time")
-    seed: int = option(0, "seed of idea sampling and of the episodes")
-    sandbox: str = option("auto", "auto | docker | local")
+    expert_temperature: float = option(0.7, "expert sampling temperature", minimum=0)
+    expert_max_tokens: int = option(2048, "max completion tokens per expert step", minimum=1)
+    episodes_per_task: int = option(128, "expert episodes per task (the paper: about 10k trajectories over 9 tasks)",
+                                    minimum=1)
+    min_ideas_per_episode: int = option(1, "fewest kept ideas shown in an episode's first prompt", minimum=0)
+    max_ideas_per_episode: int = option(3, "most kept ideas shown in an episode's first prompt", minimum=0)
+    max_steps: int = option(30, "step budget of an expert episode", minimum=1)
+    parallel: int = option(8, "episodes run at the same time", minimum=1)
+    seed: int = option(0, "seed of idea sampling and of the episodes", minimum=0)
+    sandbox: SandboxKind = sandbox_option()
     data_dir: str | None = option(None, "data root (default: $MLAGENT_DATA_DIR or ~/.cache/mlagent)")
-    time_limit_s: float = option(5 * 3600.0, "time budget for running code per episode")
-    exec_timeout_s: float | None = option(None, "timeout of one script run (default: the task's)")
+    time_limit_s: float = option(5 * 3600.0, "time budget for running code per episode", above=0)
+    exec_timeout_s: float | None = option(None, "timeout of one script run (default: the task's)", above=0)
     allow_fixture: bool = option(False, "allow synthetic fixture data (smoke tests only)")
     allow_readable_answers: bool = option(False, OPT_IN_HELP)
 
@@ -213,7 +215,7 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
     _write_json(out / "config.json", asdict(cfg))
     if cfg.tasks:  # before any idea or embedding model is asked
         check_readable_answers(env_answers_readable(cfg.tasks[0], sandbox=cfg.sandbox, data_dir=cfg.data_dir),
-                               cfg.allow_readable_answers, "mlagent-train explore")
+                               cfg.allow_readable_answers)
     cache: list[Embedder] = [embedder] if embedder is not None else []
 
     def get_embedder() -> Embedder:

@@ -102,7 +102,7 @@ def run_rl(cfg: RLConfig) -> RLResult:
     executor = build_executor(cfg)
     try:
         executor.warm_up(pool.tasks)  # data, limits and sandboxes are checked before any model loads
-        readable = check_readable_answers(executor.answers_readable, cfg.allow_readable_answers, "mlagent-train rl")
+        readable = check_readable_answers(executor.answers_readable, cfg.allow_readable_answers)
         card = card_text(cfg, readable)
         if isinstance(cfg, GRPOStageConfig):
             from mlagent_train.grpo import run_grpo

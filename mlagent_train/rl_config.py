@@ -12,6 +12,7 @@ from typing import Literal
 
 from mlagent_env.errors import MLAgentError
 from mlagent_env.readable_answers import OPT_IN_HELP
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_train.config import ConfigError, option
 
 
@@ -31,7 +32,7 @@ class RLConfig:
     task_balance: Literal["uniform", "proportional"] = option("uniform", "each task gets the same weight, or a weight proportional to its states")
     step_power: float = option(0.0, "state weight (step / episode length) ** step_power: 0 uniform, > 0 favours late steps")
     output_dir: str = option("runs/rl", "checkpoints, final model, reward curves and summaries")
-    sandbox: str = option("auto", "sandbox of the executed replies: auto | docker | local")
+    sandbox: SandboxKind = sandbox_option()
     executor: str = option("local", "where replies run: local (a thread pool here) | ray (env actors on a Ray "
                            "cluster, the ray extra)")
     ray_address: str = option("auto", "executor=ray: the cluster's head (host:port), or auto for this node's cluster")

@@ -59,6 +59,24 @@ def test_missing_real_data_says_what_to_do(task_id: str, tmp_path: Path) -> None
     assert not is_prepared(task_id, tmp_path)
 
 
+def test_a_non_utf8_csv_in_raw_dir_is_a_clear_error_naming_the_file(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from mlagent_env.cli import main
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    header = b"PassengerId,HomePlanet,Transported\n"
+    (raw / "train.csv").write_bytes(header + b"0001_01,Europ\xe9,True\n0002_01,Earth,False\n")  # Latin-1
+    assert main(["--data-dir", str(tmp_path / "root"), "prepare", "spaceship-titanic", "--raw-dir", str(raw)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlagent-env prepare: InvalidRawData: spaceship-titanic: raw file ") and "Traceback" not in err
+    assert f"{raw / 'train.csv'} is not UTF-8 text (first bad byte at offset {len(header) + 13})" in err
+    assert not is_prepared("spaceship-titanic", tmp_path / "root")
+    (raw / "train.csv").write_bytes(header + b'"0001_01,Europa\n')  # not a CSV pandas can parse
+    assert main(["--data-dir", str(tmp_path / "root"), "prepare", "spaceship-titanic", "--raw-dir", str(raw)]) == 2
+    assert f"the raw data in {raw} cannot be prepared (ParserError" in capsys.readouterr().err
+
+
 def test_leak_check_refuses_answers_in_public(tmp_path: Path) -> None:
     task = get_task("digits")
     answers = pd.DataFrame({"id": ["1", "2"], "label": [3, 4]})

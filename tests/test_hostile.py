@@ -138,6 +138,30 @@ def test_hostile_reply(case, isolation: str, data_dir: Path, tmp_path: Path) -> 
     assert leftover.strip() == "", f"processes survived the episode: {leftover}"
 
 
+DAEMON_THEN_KILL_PARENT = (
+    "import os, signal, subprocess, time\n"
+    "subprocess.Popen(['setsid', 'sleep', '4343'])\nsubprocess.Popen(['sleep', '4344'])\ntime.sleep(0.3)\n"
+    "os.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(0.3)\n"
+)
+LIST_SLEEPERS = (
+    "import os\nleft = []\nfor p in os.listdir('/proc'):\n    try:\n"
+    "        cmd = open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')\n    except OSError:\n        continue\n"
+    "    if cmd[:1] == [b'sleep'] and cmd[1:2] in ([b'4343'], [b'4344']):\n        left.append(p)\n"
+    "print('sleepers left:', len(left))\n"
+)
+
+
+def test_a_script_that_kills_its_wrapper_leaves_no_daemon_for_the_next_step(isolation: str, data_dir: Path) -> None:
+    env = _make(isolation, data_dir, exec_timeout_s=20)
+    try:
+        env.reset(seed=0)
+        for reply in script("pk.py", DAEMON_THEN_KILL_PARENT) + script("ps.py", LIST_SLEEPERS):
+            obs, *_ = env.step(reply)
+        assert "sleepers left: 0" in obs, obs[:2000]
+    finally:
+        env.close()
+
+
 def test_at_least_thirty_cases() -> None:
     assert len(CASES) >= 30
 

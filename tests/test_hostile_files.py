@@ -110,6 +110,19 @@ def test_fifo_as_submission_is_an_error(env: gym.Env) -> None:
     assert env.unwrapped.final_score()["final_score"] is None
 
 
+@pytest.mark.parametrize("plant", ["os.mkfifo('submission.csv')", "os.symlink('/etc/passwd', 'submission.csv')",
+                                   "os.symlink('../../../../../../etc/hostname', 'submission.csv')"])
+def test_validate_submission_on_a_fifo_or_a_link_out_is_an_invalid_submission(env: gym.Env, plant: str) -> None:
+    run_script(env, f"import os\nos.remove('submission.csv') if os.path.lexists('submission.csv') else None\n{plant}\n",
+               kind=ERROR)  # the run that plants it changed the submission: graded, invalid
+    obs, _ = step(env, A.ValidateSubmission(), NON_EDIT, "The submission submission.csv is invalid: cannot read")
+    assert ("FIFO" in obs) if "mkfifo" in plant else ("outside the workspace" in obs), obs
+    step(env, A.ValidateSubmission(submission_path="../x.csv"), ERROR, "leaves the workspace")  # a bad argument
+    step(env, A.ValidateSubmission(submission_path="none.csv"), ERROR, "there is no file")
+    remove_submission(env)
+    still_works(env)
+
+
 @pytest.mark.parametrize("size_gb", [2, 64])
 def test_sparse_submission_is_capped(env: gym.Env, size_gb: int) -> None:
     obs = run_script(env, f"with open('submission.csv', 'wb') as f:\n    f.truncate({size_gb} << 30)\n", kind=ERROR)
@@ -179,10 +192,10 @@ def test_non_utf8_name_and_surrogates_serialise_in_records(isolation: str, data_
     try:
         env.reset(seed=0)
         run_script(env, "open(b'bad-\\xff\\xfe.txt', 'wb').write(b'content')\n")
-        step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, A.ListFiles(), NON_EDIT, '"bad-\\xff\\xfe.txt"')  # its bytes, escaped
         state = EnvState.model_validate_json(env.unwrapped.snapshot().model_dump_json())
         env.reset(options={"state": state})
-        step(env, A.ListFiles(), NON_EDIT, "bad-\ufffd\ufffd.txt")
+        step(env, A.ListFiles(), NON_EDIT, '"bad-\\xff\\xfe.txt"')
         step(env, 'Action: Write File\nAction Input: {"file_name": "s.py", "content": "\ud800"}', FORMAT, "lone surrogate")
         step(env, "\udcff not an action", FORMAT)
         still_works(env)
@@ -191,6 +204,20 @@ def test_non_utf8_name_and_surrogates_serialise_in_records(isolation: str, data_
     records = read_records(tmp_path / "traj.jsonl")
     assert len(records) >= 6 and all(r.state is not None for r in records)
     assert records[-4].reply == "\ufffd not an action"
+
+
+def test_names_with_a_newline_list_as_one_escaped_entry(env: gym.Env) -> None:
+    run_script(env, "import os\nos.mkdir('d\\tir')\nfor n in ('a\\nb.csv', 'd\\tir/x\\ny', 'a', 'b.csv', '\"q\"'):\n"
+                    "    open(n, 'w').close()\n")
+    obs, info = step(env, A.ListFiles(), NON_EDIT)
+    lines = obs.splitlines()
+    assert '"a\\nb.csv"' in lines and '"d\\tir"/' in lines and '"\\"q\\""' in lines  # one line each, escaped
+    assert "a" in lines and "b.csv" in lines and len([ln for ln in lines if "b.csv" in ln]) == 2  # the real b.csv too
+    obs, _ = step(env, A.ListFiles(dir_path="d\tir"), NON_EDIT)
+    assert obs.splitlines() == ['"x\\ny"']
+    prompt = info["prompt"].splitlines()
+    assert '"a\\nb.csv" (0 B)' in prompt and '"d\\tir/x\\ny" (0 B)' in prompt and "b.csv (0 B)" in prompt
+    still_works(env)
 
 
 def test_absolute_symlink_and_fifo_survive_restore(env: gym.Env) -> None:

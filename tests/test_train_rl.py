@@ -181,7 +181,7 @@ def test_each_algorithm_takes_only_its_own_options(tmp_path: Path, capsys: pytes
         load_config(GRPOStageConfig, None, ["mode=episode"])  # GRPO is step-wise only
     with pytest.raises(ConfigError, match="unknown option.*num_iterations"):
         load_config(PPOStageConfig, None, ["num_iterations=2"])
-    assert main(["rl", "--algo", "ppo", "--per_device_train_batch_size", "4", "--print-config"]) == 1
+    assert main(["rl", "--algo", "ppo", "--per_device_train_batch_size", "4", "--print-config"]) == 2
     assert "do not apply to PPOStageConfig" in capsys.readouterr().err
     assert main(["rl", "--config", str(ROOT / "examples/configs/rl_ppo.yaml"), "--print-config"]) == 0
     assert json.loads(capsys.readouterr().out)["ppo_epochs"] == 2  # algo: ppo in the file picks the PPO config

@@ -29,12 +29,13 @@ class PolicySpec:
     base_url: str | None = option(None, "http: the OpenAI-compatible server, e.g. http://localhost:8000/v1")
     model: str | None = option(None, "http: the model name on that server")
     api_key_env: str = option("OPENAI_API_KEY", "http: the environment variable holding the API key")
-    temperature: float = option(0.7, "http: sampling temperature")
-    top_p: float = option(1.0, "http: nucleus sampling top_p")
-    max_tokens: int = option(2048, "http: most tokens of one reply (the server's context must hold the prompt plus this)")
+    temperature: float = option(0.7, "http: sampling temperature", minimum=0)
+    top_p: float = option(1.0, "http: nucleus sampling top_p", above=0, maximum=1)
+    max_tokens: int = option(2048, "http: most tokens of one reply (the server's context must hold the prompt plus "
+                             "this)", minimum=1)
     timeout_s: float = option(300.0, "http: longest wait without a byte from the server (with stream: between tokens); "
-                              "a timed-out request is not re-sent")
-    retries: int = option(4, "http: re-sends after a refused connection, 429 or 5xx (never after a timeout)")
+                              "a timed-out request is not re-sent", above=0)
+    retries: int = option(4, "http: re-sends after a refused connection, 429 or 5xx (never after a timeout)", minimum=0)
     stream: bool = option(False, "http: stream the reply (timeout_s then bounds the pause between tokens)")
     extra_body: dict[str, Any] = option({}, "http: extra request fields, e.g. {response_format: {...}} for llama.cpp")
     factory: str | None = option(None, "python: module:callable returning a Policy")

@@ -40,6 +40,14 @@ class CgroupLimits:
                 except OSError:
                     pass
 
+    @classmethod
+    def existing(cls, name: str) -> "CgroupLimits":
+        """The cgroups called ``name`` that exist (e.g. those of a sandbox whose process was killed),
+        to kill what is in them and remove them; none is created."""
+        limits = cls.__new__(cls)
+        limits.dirs = {c: CGROUP_ROOT / c / name for c in ("pids", "memory") if (CGROUP_ROOT / c / name).is_dir()}
+        return limits
+
     @property
     def has_memory(self) -> bool:
         return "memory" in self.dirs

@@ -64,7 +64,8 @@ from mlagent_env.sandbox.cgroups import CgroupLimits
 from mlagent_env.sandbox.launcher import Launcher
 from mlagent_env.sandbox.listing import LIST_MAX_ENTRIES, walk_listing
 from mlagent_env.sandbox.namespaces import AGENT_UID, bwrap_available, bwrap_wrapper, hand_over, unshare_wrapper
-from mlagent_env.sandbox.quota import DiskQuota, full_disk_as_error
+from mlagent_env.sandbox.local_reap import reap_dead_owners, record_owner
+from mlagent_env.sandbox.quota import DiskQuota, can_mount, full_disk_as_error
 
 Isolation = Literal["process", "bwrap"]
 _warned = False
@@ -78,7 +79,7 @@ def _warn_once() -> None:
         _warned = True
         warnings.warn(
             "mlagent local sandbox (isolation='process'): commands run on this machine as this user; a "
-            "determined agent can read the task's answers. Use sandbox='docker' or isolation='bwrap' for "
+            "determined agent can read the task's answers. Use sandbox='docker' or sandbox='bwrap' for "
             "benchmarks and training.",
             UserWarning,
             stacklevel=3,
@@ -171,9 +172,13 @@ class LocalSandbox(SandboxLifecycle):
                 )
         self._closed = False
         self._launcher: Launcher | None = None
+        if can_mount():
+            reap_dead_owners()  # what a process killed before it could close its sandboxes left
         self._root = Path(tempfile.mkdtemp(prefix=f"mlagent-{spec.task_id}-", dir=root)).resolve()
-        self._cg = CgroupLimits(f"mlagent-{uuid.uuid4().hex[:12]}", spec.memory_mb, spec.pids_limit)
+        cgroup = f"mlagent-{uuid.uuid4().hex[:12]}"
+        self._cg = CgroupLimits(cgroup, spec.memory_mb, spec.pids_limit)
         try:
+            record_owner(self._root, cgroup)
             self._quota = DiskQuota(self._root, spec.disk_mb)
         except BaseException:
             self._cg.remove()

@@ -7,6 +7,9 @@ left on device" and the host's disk outside the quota is untouched. As root it i
 for what the agent really writes). Without the rights to mount, ``enforced`` is False and the
 sandbox falls back to a per-file size limit (``ulimit -f``, Docker's ``fsize`` ulimit), which it
 says once.
+
+A process killed with SIGKILL never releases its quotas: :mod:`mlagent_env.sandbox.local_reap`
+finds them (:func:`loop_mounts`) and releases those of dead owners.
 """
 
 from __future__ import annotations
@@ -102,13 +105,47 @@ class DiskQuota:
 
 
 def release_disk(root: Path) -> None:
-    """Unmount the quota under a sandbox's ``root`` (lazily if something still holds it open) and
-    delete its image; nothing happens where there is none. Idempotent; call before removing ``root``."""
+    """Unmount the quota under a sandbox's ``root`` (lazily if something still holds it open),
+    detach its loop device and delete its image; nothing happens where there is none. Idempotent;
+    call before removing ``root``."""
     mount = root / MOUNT_NAME
     if os.path.ismount(mount):
+        loop = dict(loop_mounts()).get(Path(os.path.realpath(mount)))
         if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        if loop is not None and _backing_file(loop) == str(Path(os.path.realpath(root)) / IMAGE_NAME):
+            subprocess.run(["losetup", "-d", loop], capture_output=True)  # busy: detached when the last user goes
     (root / IMAGE_NAME).unlink(missing_ok=True)
+
+
+def loop_mounts() -> list[tuple[Path, str]]:
+    """(mount point, loop device) of every loop-device mount this process sees."""
+    out: list[tuple[Path, str]] = []
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        head, sep, tail = line.partition(" - ")
+        fields, rest = head.split(), tail.split()
+        if sep and len(fields) >= 5 and len(rest) >= 2 and rest[1].startswith("/dev/loop"):
+            out.append((Path(_unescape(fields[4])), rest[1]))
+    return out
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo path field, whose space, tab, newline and backslash are octal escapes."""
+    for code in ("\\040", "\\011", "\\012", "\\134"):
+        field = field.replace(code, chr(int(code[1:], 8)))
+    return field
+
+
+def _backing_file(loop: str) -> str | None:
+    try:
+        return Path(f"/sys/block/{Path(loop).name}/loop/backing_file").read_text().strip()
+    except OSError:
+        return None
 
 
 @contextmanager

@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlagent_env.errors import DataUnavailable, TaskNotPrepared
+from mlagent_env.errors import DataUnavailable, MLAgentError, TaskNotPrepared
 from mlagent_env.tasks.acquire import RawLayout, unpack
+from mlagent_env.tasks.raw_errors import invalid_raw_data
 from mlagent_env.tasks.registry import Task
 
 MANIFEST_VERSION = 2
@@ -235,7 +236,12 @@ def prepare_task(
             public, private = staging / "public", staging / "private"
             public.mkdir()
             private.mkdir()
-            task.prepare_module().prepare(raw, public, private)
+            try:
+                task.prepare_module().prepare(raw, public, private)
+            except (ValueError, KeyError) as exc:  # a raw file that is not what prepare.py reads (decoding, parsing)
+                if isinstance(exc, MLAgentError):
+                    raise
+                raise invalid_raw_data(task.id, raw, exc) from exc
             manifest = _finalise(task, public, private)
             manifest["fixture"] = (raw / FIXTURE_MARKER).exists()
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))

@@ -4,7 +4,6 @@ every container, and the uid that commands run as."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import uuid
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagent_env.errors import MLAgentError
+from mlagent_env.sandbox.owner import owner_alive, owner_label  # noqa: F401  (the labels' owner; reap checks it)
 
 AGENT_UID = 1000
 LABEL_SANDBOX = "org.mlagent.sandbox"
@@ -40,40 +40,6 @@ def process_run_id() -> str:
     if _run_id is None:
         _run_id = os.environ.get("MLAGENT_RUN_ID") or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     return _run_id
-
-
-def _proc_start_ticks(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "?"
-
-
-def owner_label(pid: int | None = None) -> str:
-    """``host:pid:start-ticks`` of the process that owns a container; reap checks it is still alive."""
-    pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}:{pid}:{_proc_start_ticks(pid)}"
-
-
-def owner_alive(label: str) -> bool | None:
-    """Whether the owner process named by :func:`owner_label` still runs; None when it ran on another host."""
-    try:
-        host, pid_s, ticks = label.rsplit(":", 2)
-        pid = int(pid_s)
-    except ValueError:
-        return None
-    if host != socket.gethostname():
-        return None
-    if not os.path.exists(f"/proc/{pid}"):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return ticks == "?" or _proc_start_ticks(pid) == ticks
 
 
 def get_client(client: Any = None) -> Any:

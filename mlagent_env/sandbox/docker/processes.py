@@ -19,7 +19,8 @@ _SWEEP_FN = (
     '[ "$left" = 0 ] && return 0; kill -9 -1 2>/dev/null; n=$((n+1)); [ "$n" -lt 20000 ] || return 1; done; }; '
 )
 # The wrapper of every agent command: runs it, then kills whatever it left running (pid 1 is root and out of reach), and
-# exits with the command's status.
+# exits with the command's status. A command can kill this shell first: the sandbox then sees processes left
+# (agent_processes_left) and sweeps from a separate exec.
 COMMAND_WRAPPER = _SWEEP_FN + '"$@"; rc=$?; sweep; exit $rc'
 # Kills every process of the agent's uid, from a separate exec. Exit 0: none left.
 _KILL_ALL = _SWEEP_FN + "sweep"
@@ -55,6 +56,19 @@ def kill_agent_processes(client: Any, container_id: str, user: str, timeout_s: f
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
+
+
+def agent_processes_left(client: Any, container_id: str) -> bool:
+    """Whether any process is left in the container besides its own (the init and the command it
+    runs, both root): an agent command that killed its wrapper shell skipped the wrapper's sweep,
+    and what it started would live on into later steps. Asked of the engine's process list (no
+    exec, so a few milliseconds); True when the list cannot be read (sweep to be sure)."""
+    try:
+        top = client.api.top(container_id, ps_args="-o pid,uid")
+        uid = top["Titles"].index("UID")
+        return any(str(row[uid]).strip() != "0" for row in top.get("Processes") or [])
+    except Exception:
+        return True
 
 
 def _parse_oom_kills(text: str) -> int | None:

@@ -43,7 +43,12 @@ from mlagent_env.sandbox.docker.container import (
     start_container,
 )
 from mlagent_env.sandbox.docker.exec_stream import RawExec, run_exec
-from mlagent_env.sandbox.docker.processes import COMMAND_WRAPPER, kill_agent_processes, read_oom_kills
+from mlagent_env.sandbox.docker.processes import (
+    COMMAND_WRAPPER,
+    agent_processes_left,
+    kill_agent_processes,
+    read_oom_kills,
+)
 from mlagent_env.sandbox.listing import LIST_MAX_ENTRIES, walk_listing
 from mlagent_env.sandbox.quota import full_disk_as_error
 
@@ -138,6 +143,8 @@ class DockerSandbox(SandboxLifecycle):
                 raise
             self._recreate()  # the container died (e.g. OOM of its init): same workspace, new container
             raw = run()
+        if not raw.timed_out and agent_processes_left(self._client, self._handle.id):
+            killed_ok[0] = kill_agent_processes(self._client, self._handle.id, self._user)  # the wrapper was killed
         if not killed_ok[0]:
             self._handle.tainted = True
         oom = False
