@@ -70,7 +70,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # gpu_check_clock besi
 
 from mlagent_env.config import ConfigError, add_config_arguments, config_from_args, option  # noqa: E402
 from mlagent_env.errors import MLAgentError  # noqa: E402
-from mlagent_env.readable_answers import READABLE_ANSWERS_NOTE  # noqa: E402
+from mlagent_env.readable_answers import READABLE_ANSWERS_NOTE, check_readable_answers  # noqa: E402
+from mlagent_env.sandbox import sandbox_option  # noqa: E402
 
 QWEN25_05B: dict[str, Any] = dict(
     hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
@@ -96,7 +97,7 @@ class GPUCheckConfig:
     tasks: list[str] = option(["offline-held-in"], "tasks whose scripted demos give the SFT data and the RL states")
     scripted_runs: int = option(1, "scripted episodes per task (the demos are deterministic)")
     scripted_max_steps: int = option(10, "step budget of a scripted episode")
-    sandbox: str = option("local", "sandbox of every executed reply (local: the device has no Docker)")
+    sandbox: str = sandbox_option("local")  # the device has neither Docker nor bubblewrap
     num_sandboxes: int = option(4, "replies executed at once in the RL stages")
     budget_s: float = option(420.0, "the whole check's budget (s): a stage gets what is left of it at most, and one "
                              "that cannot start inside it is skipped")
@@ -310,9 +311,7 @@ def rl_figures(cfg: GPUCheckConfig, ws: Workspace, algo: str, deadline: float) -
     steps = 0
     try:
         executor.warm_up(pool.tasks)
-        if executor.answers_readable and not cfg.allow_readable_answers:
-            raise GPUCheckError(f"sandbox={cfg.sandbox} lets agent code read the answers: {OPT_IN}")
-        readable = READABLE_ANSWERS_NOTE if executor.answers_readable else None
+        readable = check_readable_answers(executor.answers_readable, cfg.allow_readable_answers)
         card = card_text(rcfg, readable)
         t0 = time.perf_counter()
         if algo == "grpo":
