@@ -71,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # gpu_check_clock besi
 from mlagent_env.config import ConfigError, add_config_arguments, config_from_args, option  # noqa: E402
 from mlagent_env.errors import MLAgentError  # noqa: E402
 from mlagent_env.readable_answers import READABLE_ANSWERS_NOTE, check_readable_answers  # noqa: E402
-from mlagent_env.sandbox import sandbox_option  # noqa: E402
+from mlagent_env.sandbox import SandboxKind, sandbox_option  # noqa: E402
 
 QWEN25_05B: dict[str, Any] = dict(
     hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
@@ -97,7 +97,7 @@ class GPUCheckConfig:
     tasks: list[str] = option(["offline-held-in"], "tasks whose scripted demos give the SFT data and the RL states")
     scripted_runs: int = option(1, "scripted episodes per task (the demos are deterministic)")
     scripted_max_steps: int = option(10, "step budget of a scripted episode")
-    sandbox: str = sandbox_option("local")  # the device has neither Docker nor bubblewrap
+    sandbox: SandboxKind = sandbox_option("local")  # the device has neither Docker nor bubblewrap
     num_sandboxes: int = option(4, "replies executed at once in the RL stages")
     budget_s: float = option(420.0, "the whole check's budget (s): a stage gets what is left of it at most, and one "
                              "that cannot start inside it is skipped")
