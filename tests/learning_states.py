@@ -173,17 +173,16 @@ def warm_choice_model(states: Path, out: Path, max_steps: int = 200, lr: float =
     return out
 
 
-def choice_probabilities(model_dir: Path, states: Path, tokenizer: Path | None = None) -> dict[str, dict[str, float]]:
-    """Per task, the model's probability of each of the state's two replies (``good``, ``bad``),
-    exact from its log-probabilities (no sampling); the tokenizer from ``tokenizer`` (default: the
-    model's folder)."""
+def choice_logprobs(model_dir: Path, states: Path, tokenizer: Path | None = None) -> dict[str, dict[str, float]]:
+    """Per task, the model's log-probability of each of the state's two replies (``good``,
+    ``bad``), exact (no sampling); the tokenizer from ``tokenizer`` (default: the model's folder)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tokenizer or model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     with torch.no_grad():
-        return {task: {which: math.exp(float(sequence_logprob(model, row))) for which, row in by_choice.items()}
+        return {task: {which: float(sequence_logprob(model, row)) for which, row in by_choice.items()}
                 for task, by_choice in state_rows(tok, states).items()}
 
 
