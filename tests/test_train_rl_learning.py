@@ -62,7 +62,9 @@ REWARD_MARGIN = 0.05
 # 0.33 vs 0.07. The data's secret transform differs per data root, and with it the prompts and the
 # warm model: in a pytest data root (seed 0) P(good) went 0.50/0.49 -> GRPO 0.80/0.78, PPO 0.80/0.87,
 # control 0.45/0.61; rewards GRPO 0.36 -> 0.57, PPO 0.45 -> 0.65, control 0.31 -> 0.00; shift 0.35
-# vs 0.19 (the closest of the four: hence 0.8 below).
+# vs 0.19 (the closest of the five: hence 0.8 below). Another pytest data root: GRPO 0.49/0.50 ->
+# 0.73/0.79, PPO 0.84/0.80, control 0.47/0.41; rewards GRPO 0.30 -> 0.41, PPO 0.33 -> 0.61, control
+# 0.13 -> 0.00; shift 0.24 vs 0.08.
 
 
 @pytest.fixture(scope="module", autouse=True)
