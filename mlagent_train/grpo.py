@@ -72,6 +72,7 @@ def build_grpo_trainer(cfg: GRPOStageConfig, reward_func: Any, dataset: Any, rep
         use_cpu=cfg.use_cpu,
         report_to=report_to,
         log_completions=False,
+        shuffle_dataset=cfg.task_balance != "stratified",  # stratified: the rounds are the batches
         **extra,
     )
     model_kwargs = {"dtype": torch.bfloat16 if bf16 else torch.float32}

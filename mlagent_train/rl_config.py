@@ -14,6 +14,7 @@ from mlagent_env.errors import MLAgentError
 from mlagent_env.readable_answers import OPT_IN_HELP
 from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_train.config import ConfigError, option
+from mlagent_train.states import TaskBalance
 
 
 class RLError(MLAgentError):
@@ -29,7 +30,7 @@ class RLConfig:
     trajectories: list[str] = option(["runs/explore/expert/trajectories"], "trajectory files or folders with saved states (the states pool)")
     tasks: list[str] = option([], "tasks or groups whose states are used (empty: every held-in task in the trajectories; offline tasks must be listed, e.g. offline-held-in)")
     allow_held_out: bool = option(False, "allow held-out tasks when they are listed in tasks (normally kept for evaluation)")
-    task_balance: Literal["uniform", "proportional"] = option("uniform", "each task gets the same weight, or a weight proportional to its states")
+    task_balance: TaskBalance = option("uniform", "each task gets the same weight (uniform) or a weight proportional to its states (proportional); stratified: uniform drawn in rounds of one state per task, so that a batch of k x n_tasks states holds every task k times (GRPO then keeps the drawn order; make its states per generation batch a multiple of the tasks)")
     step_power: float = option(0.0, "state weight (step / episode length) ** step_power: 0 uniform, > 0 favours late steps")
     output_dir: str = option("runs/rl", "checkpoints, final model, reward curves and summaries")
     sandbox: SandboxKind = sandbox_option()

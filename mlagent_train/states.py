@@ -16,7 +16,10 @@ Sampling weights: each task gets the same total weight (``task_balance="uniform"
 proportional to its number of states (``"proportional"``); within a task an entry of step ``t``
 (1-based) of an episode of ``T`` steps weighs ``(t / T) ** step_power`` relative to the others:
 ``step_power=0`` is uniform over positions, ``> 0`` favours late steps (more context, harder
-decisions), ``< 0`` early ones.
+decisions), ``< 0`` early ones. ``"stratified"`` weighs like ``uniform`` but draws in rounds of
+one state per task (the tasks in a fresh random order each round), so that a batch of
+``k x n_tasks`` consecutive draws aligned with the rounds holds every task ``k`` times, where
+independent draws may give a batch of one task only.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from mlagent_env.errors import MLAgentError
 from mlagent_env.tasks import get_task, resolve_tasks
 from mlagent_env.trajectory import iter_records
 from mlagent_train.datasets import trajectory_files
+
+
+TaskBalance = Literal["uniform", "proportional", "stratified"]
 
 
 class StatesPoolError(MLAgentError):
@@ -63,7 +69,7 @@ def allowed_task(task_id: str, listed: set[str] | None, allow_held_out: bool) ->
 @dataclass
 class StatesPool:
     entries: list[StateEntry]
-    task_balance: Literal["uniform", "proportional"] = "uniform"
+    task_balance: TaskBalance = "uniform"
     step_power: float = 0.0
     skipped: Counter[str] = field(default_factory=Counter)
 
@@ -74,7 +80,7 @@ class StatesPool:
         *,
         tasks: list[str] | None = None,
         allow_held_out: bool = False,
-        task_balance: Literal["uniform", "proportional"] = "uniform",
+        task_balance: TaskBalance = "uniform",
         step_power: float = 0.0,
         max_steps_per_episode: int | None = None,
     ) -> StatesPool:
@@ -123,14 +129,27 @@ class StatesPool:
         n_tasks = len(per_task)
         out = []
         for e, w in zip(self.entries, raw):
-            share = 1.0 / n_tasks if self.task_balance == "uniform" else per_task[e.task_id] / len(self.entries)
+            share = 1.0 / n_tasks if self.task_balance != "proportional" else per_task[e.task_id] / len(self.entries)
             out.append(share * w / task_sum[e.task_id])
         total = sum(out)
         return [w / total for w in out]
 
     def sample(self, n: int, seed: int = 0) -> list[StateEntry]:
-        """``n`` weighted draws with replacement (reproducible for a seed)."""
-        return random.Random(seed).choices(self.entries, weights=self.weights(), k=n)
+        """``n`` weighted draws with replacement (reproducible for a seed); in rounds of one
+        state per task with ``task_balance="stratified"``."""
+        rng = random.Random(seed)
+        if self.task_balance != "stratified":
+            return rng.choices(self.entries, weights=self.weights(), k=n)
+        by_task: dict[str, tuple[list[StateEntry], list[float]]] = {}
+        for e, w in zip(self.entries, self.weights()):
+            by_task.setdefault(e.task_id, ([], []))[0].append(e)
+            by_task[e.task_id][1].append(w)
+        out: list[StateEntry] = []
+        while len(out) < n:
+            for task in rng.sample(sorted(by_task), len(by_task)):
+                entries, weights = by_task[task]
+                out += rng.choices(entries, weights=weights)
+        return out[:n]
 
     def to_rows(self, n: int, seed: int = 0) -> list[dict[str, Any]]:
         """``n`` weighted draws as dataset rows. A row names its state by ``state_index`` into

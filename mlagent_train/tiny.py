@@ -36,8 +36,9 @@ def default_corpus() -> list[str]:
 
 
 def build_tiny_model(out: str | Path, corpus: Iterable[str] | None = None, vocab_size: int = 1000,
-                     hidden_size: int = 64, layers: int = 2, seed: int = 0) -> Path:
-    """Write the model and tokenizer to ``out`` (skipped when ``out/config.json`` exists) and return ``out``."""
+                     hidden_size: int = 64, layers: int = 2, seed: int = 0, attention_heads: int = 4) -> Path:
+    """Write the model and tokenizer to ``out`` (skipped when ``out/config.json`` exists) and return ``out``.
+    ``attention_heads`` (half as many key/value heads): fewer make long prompts cheaper on a CPU."""
     out = Path(out)
     if (out / "config.json").exists() and (out / "tokenizer.json").exists():
         return out
@@ -64,7 +65,8 @@ def build_tiny_model(out: str | Path, corpus: Iterable[str] | None = None, vocab
                                   bos_token=None, padding_side="left")
     tok.chat_template = CHATML_TEMPLATE
     cfg = Qwen2Config(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
-                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                      num_hidden_layers=layers, num_attention_heads=attention_heads,
+                      num_key_value_heads=max(1, attention_heads // 2),
                       tie_word_embeddings=True, max_position_embeddings=8192,
                       eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None)
     torch.manual_seed(seed)

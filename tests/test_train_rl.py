@@ -70,6 +70,16 @@ def test_states_pool_defaults_to_held_in_and_weights_tasks_and_steps(trajectorie
         StatesPool.from_trajectories([trajectories], tasks=["digits"]).sample(5, seed=3)
 
 
+def test_stratified_task_balance_puts_every_task_in_every_round_of_draws(trajectories: Path) -> None:
+    pool = StatesPool.from_trajectories([trajectories], tasks=["digits", "diabetes"], task_balance="stratified")
+    draws = pool.sample(40, seed=0)
+    for r in range(0, 40, 2):  # rounds of one state per task: a batch of 2 (or 4, 6 ...) states holds both tasks
+        assert {e.task_id for e in draws[r:r + 2]} == {"digits", "diabetes"}
+    assert len({e.state for e in draws if e.task_id == "digits"}) > 1  # within a task, still drawn by weight
+    independent = StatesPool.from_trajectories([trajectories], tasks=["digits", "diabetes"]).sample(40, seed=0)
+    assert any(len({e.task_id for e in independent[r:r + 2]}) == 1 for r in range(0, 40, 2))  # what it prevents
+
+
 # ------------------------------------------------------------------------------- executing replies
 
 
