@@ -232,3 +232,25 @@ def test_docker_refuses_an_image_that_may_hold_bundled_data(docker_client: Any, 
             DockerSandbox(SandboxSpec(task_id="t", public_dir=task_dirs["public"]), image=tag, client=docker_client)
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+@pytest.mark.docker
+def test_docker_refuses_a_derived_image_whose_packages_hold_bundled_data(
+    docker_client: Any, slim_image: str, task_dirs: dict[str, Any]
+) -> None:
+    """An image built FROM the runtime image inherits its label: the first container of an image
+    ID checks the contents (here a package outside the image's own list, mlxtend, adds wine.csv)."""
+    from mlagent_env.sandbox.docker import DockerSandbox, ImageHoldsBundledData
+
+    tag = "mlagent-test-derived:bundled-data"
+    site = "/opt/venv/lib/python3.11/site-packages/mlxtend/data/data"
+    recipe = f"FROM {slim_image}\nUSER root\nRUN mkdir -p {site} && echo class > {site}/wine.csv\nUSER agent\n"
+    list(docker_client.api.build(fileobj=io.BytesIO(recipe.encode()), tag=tag, rm=True, decode=True))
+    spec = SandboxSpec(task_id="t", public_dir=task_dirs["public"])
+    try:
+        with pytest.raises(ImageHoldsBundledData, match=f"{site}/wine.csv.*bundled_data.py --remove"):
+            DockerSandbox(spec, image=tag, client=docker_client)
+        assert docker_client.containers.list(all=True, filters={"ancestor": tag}) == []  # the checked one is gone
+        DockerSandbox(spec, image=slim_image, client=docker_client).close()  # the runtime image itself passes
+    finally:
+        docker_client.images.remove(tag, force=True)

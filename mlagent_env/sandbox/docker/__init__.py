@@ -8,6 +8,9 @@ Constructor (``make_sandbox("docker", spec, **kwargs)`` passes its kwargs here):
   ``mlagent-runtime:full``. A missing image raises :class:`ImageMissing`, one built before the
   packages' bundled datasets were removed from it (no ``org.mlagent.bundled_data`` label; see
   :mod:`mlagent_env.sandbox.bundled_data`) :class:`ImageOutdated`; both name the build command.
+  The first container of each image ID in a process runs ``bundled_data.py --check`` before the
+  agent gets it: an image whose packages still hold the data (one built FROM the runtime image
+  inherits its label) raises :class:`ImageHoldsBundledData`, which names the files and the fix.
 - ``client``: a ``docker.DockerClient``; default one per process from the environment (``DOCKER_HOST``).
   The engine must be local: the workspace is a host folder bind-mounted into the container.
 - ``pool``: a :class:`~mlagent_env.sandbox.pool.WarmPool` to take a started container from.
@@ -66,6 +69,7 @@ from mlagent_env.sandbox.docker.container import (
     WORKSPACE_PREFIX,
     ContainerConfig,
     ContainerHandle,
+    ImageHoldsBundledData,
     ImageMissing,
     ImageOutdated,
     container_run_kwargs,
@@ -86,6 +90,7 @@ __all__ = [
     "ContainerHandle",
     "DockerSandbox",
     "DockerUnavailable",
+    "ImageHoldsBundledData",
     "ImageMissing",
     "ImageOutdated",
     "agent_ids",

@@ -14,6 +14,7 @@ from typing import Any
 from mlagent_env.errors import MLAgentError, SandboxError
 from mlagent_env.sandbox.agent_files import remove_tree
 from mlagent_env.sandbox.base import DATA_DIR_NAME, SandboxSpec
+from mlagent_env.sandbox import bundled_data
 from mlagent_env.sandbox.bundled_data import IMAGE_LABEL, IMAGE_LABEL_VALUE
 from mlagent_env.sandbox.docker.client import agent_ids, container_labels
 from mlagent_env.sandbox.quota import DiskQuota, release_disk
@@ -34,6 +35,16 @@ class ImageOutdated(MLAgentError):
     rebuilds it."""
 
 
+class ImageHoldsBundledData(MLAgentError):
+    """The image carries the label, but its packages still hold datasets that the offline tasks are
+    built from (an image built FROM the runtime image that installs more packages inherits the
+    label); the message names the files and how to remove them."""
+
+
+_checked_images: set[str] = set()
+"""The image IDs whose contents this process has checked (:func:`check_contents`)."""
+
+
 def _build_command(image: str) -> str:
     variant = "--slim --offline" if "slim" in image else "--cuda" if "cuda" in image else "--offline"
     return f"mlagent-env image build {variant}"
@@ -42,11 +53,13 @@ def _build_command(image: str) -> str:
 def check_image(client: Any, image: str) -> None:
     """Refuse ``image`` unless it is in the engine and says (``bundled_data.IMAGE_LABEL``) that the
     datasets bundled with its packages were removed at build: in an older image agent code could
-    look the offline tasks' answers up in them. One API call, no container."""
+    look the offline tasks' answers up in them. One API call, no container; returns the image's ID
+    (what :func:`check_contents` checks once)."""
     import docker  # noqa: PLC0415
 
     try:
-        labels = client.api.inspect_image(image).get("Config", {}).get("Labels") or {}
+        found = client.api.inspect_image(image)
+        labels = found.get("Config", {}).get("Labels") or {}
     except docker.errors.ImageNotFound as e:
         raise ImageMissing(
             f"the runtime image {image!r} is not built: run `{_build_command(image)}` "
@@ -56,9 +69,34 @@ def check_image(client: Any, image: str) -> None:
         raise ImageOutdated(
             f"the runtime image {image!r} predates hiding the datasets that its packages bundle (label "
             f"{IMAGE_LABEL}={IMAGE_LABEL_VALUE} missing), so agent code could look the offline tasks' answers up "
-            f"in them: rebuild it with `{_build_command(image)}` (a derived image: run "
-            "`python /opt/mlagent/bundled_data.py --remove` after installing packages, and set the label)"
+            f"in them: rebuild it with `{_build_command(image)}` (an image built FROM it: rebuild that on the "
+            "new runtime image)"
         )
+    return str(found.get("Id") or image)
+
+
+def check_contents(client: Any, container_id: str, image_id: str, image: str) -> None:
+    """Refuse the image unless its interpreter's packages hold none of the datasets that
+    ``bundled_data.SOURCES`` knows: this file's own ``--check`` (so the list is the host's, not the
+    image's copy) run once in ``container_id``, the first container of ``image_id`` this process starts.
+    The label cannot say this: an image built FROM the runtime image inherits it."""
+    if image_id in _checked_images:
+        return
+    source = Path(bundled_data.__file__).read_text()
+    res = client.containers.get(container_id).exec_run(
+        ["python", "-I", "-c", source, "--check"], user="agent", demux=True
+    )
+    _, err = res.output if isinstance(res.output, tuple) else (res.output, b"")
+    if res.exit_code != 0:
+        found = (err or b"").decode(errors="replace").strip().splitlines()
+        raise ImageHoldsBundledData(
+            f"the image {image!r} holds {len(found)} data files that the offline tasks are built from, so agent "
+            f"code could look their answers up: {'; '.join(found[:5]) or f'(--check exited {res.exit_code})'}"
+            f"{' ...' if len(found) > 5 else ''}. Remove them where the image is built: add "
+            "`RUN /opt/venv/bin/python -I /opt/mlagent/bundled_data.py --remove` (as root) to its Dockerfile "
+            "after the packages are installed, and rebuild it"
+        )
+    _checked_images.add(image_id)
 
 
 @dataclass(frozen=True)
@@ -226,7 +264,7 @@ def start_container(
     """Create the host workspace (unless ``root`` is given) and start a container on it."""
     import docker  # noqa: PLC0415
 
-    check_image(client, config.image)
+    image_id = check_image(client, config.image)
     root = root or _workspace_root()
     handle_cfg = config
     try:
@@ -256,6 +294,11 @@ def start_container(
     except docker.errors.APIError as e:
         discard(client, ContainerHandle(container.id, root, config, labels))
         raise SandboxError(f"could not start a container from {config.image!r}: {e.explanation or e}") from e
+    try:
+        check_contents(client, container.id, image_id, config.image)
+    except BaseException:
+        discard(client, ContainerHandle(container.id, root, config, labels, disk=disk))
+        raise
     return ContainerHandle(container.id, root, config, labels, disk=disk)
 
 
