@@ -20,6 +20,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -202,15 +204,22 @@ def test_bundled_data_keeps_the_code_and_loses_the_data(tmp_path: Path, monkeypa
         (data / name).write_text(name)
     (site / "palmerpenguins" / "data").mkdir(parents=True)
     (site / "palmerpenguins" / "data" / "penguins.csv").write_text("species\n")
+    off_path = tmp_path / "base" / "lib" / "python3.11" / "site-packages"  # another interpreter's packages
+    (off_path / "mlxtend" / "data" / "data").mkdir(parents=True)
+    (off_path / "mlxtend" / "data" / "data" / "wine.csv").write_text("class\n")
     monkeypatch.setattr("sys.path", [str(site)])
+    monkeypatch.setattr(bundled_data, "install_prefixes", lambda: {str(tmp_path / "base")})  # never the host's
     found = bundled_data.find()
     assert set(found.folders) == {str(data.resolve()), str((site / "palmerpenguins" / "data").resolve())}
+    assert found.unused_site == (str(off_path.resolve()),)
     bundled_data.code_only_copy(str(data), tmp_path / "copy")
     assert sorted(str(p.relative_to(tmp_path / "copy")) for p in (tmp_path / "copy").rglob("*.py*")) == [
         "__init__.py", "__pycache__/__init__.cpython-311.pyc"]
-    assert bundled_data.main(["--check"]) == 1 and "digits.csv.gz" in capsys.readouterr().err
+    assert bundled_data.main(["--check"]) == 1
+    assert {"digits.csv.gz", "wine.csv"} <= {line.rsplit("/", 1)[-1] for line in capsys.readouterr().err.splitlines()}
     assert bundled_data.main(["--remove"]) == 0 and bundled_data.main(["--check"]) == 0
     assert sorted(p.name for p in data.iterdir()) == ["__init__.py", "__pycache__"]
+    assert not list((off_path / "mlxtend").rglob("*.csv"))
 
 
 def test_the_runtime_image_recipe_removes_bundled_data_and_says_so() -> None:
@@ -254,3 +263,25 @@ def test_docker_refuses_a_derived_image_whose_packages_hold_bundled_data(
         DockerSandbox(spec, image=slim_image, client=docker_client).close()  # the runtime image itself passes
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+def test_bwrap_mounts_only_what_the_interpreter_needs_of_its_installation(tmp_path: Path) -> None:
+    """A conda base keeps copies of its packages in ``pkgs/`` and whole installations in ``envs/``
+    beside ``bin/`` and ``lib/``: agent code run by it reads neither (red team: digits 1.0)."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    from mlagent_env.sandbox.local import LocalSandbox
+
+    prefix = tmp_path / "conda"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True, timeout=120)
+    data = "lib/python3.11/site-packages/sklearn/datasets/data/digits.csv.gz"
+    copies = [prefix / "pkgs" / "scikit-learn-1.9.1" / data, prefix / "envs" / "other" / data,
+              prefix / "lib" / "python3.11" / "site-packages" / "README.txt"]  # control: lib/ is there
+    for path in copies:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("0,0,1\n")
+    probe = "import sys\nfor p in sys.argv[1:]:\n    try: open(p).read(); print('read')\n    except OSError as e: print(type(e).__name__)"
+    with LocalSandbox(SandboxSpec(task_id="t"), isolation="bwrap",
+                      python=str(prefix / "bin" / "python")) as sb:
+        res = sb.exec([sb.python, "-c", probe, *map(str, copies)], 60)
+    assert res.stdout.split() == ["FileNotFoundError", "FileNotFoundError", "read"], res

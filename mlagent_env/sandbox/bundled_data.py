@@ -156,14 +156,19 @@ def _data_folders(entries: list[str]) -> list[str]:
     return folders
 
 
+def install_prefixes() -> set[str]:
+    """The installations whose site-packages folders agent code could read: the interpreter's own,
+    the one it is made from, and the system's."""
+    return {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr", "/usr/local"}
+
+
 def find() -> BundledPaths:
     """In the interpreter to search: the data folders of ``SOURCES`` in every ``sys.path`` folder
     (a package installed twice is found twice), and the site-packages folders off ``sys.path``."""
     entries = _search_path()
     folders = _data_folders(entries)
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr", "/usr/local"}
     unused: list[str] = []
-    for prefix in sorted(prefixes):
+    for prefix in sorted(install_prefixes()):
         for site in sorted(glob.glob(os.path.join(prefix, "lib", "python3*", "*-packages"))):
             real = os.path.realpath(site)
             if os.path.isdir(real) and real not in entries and real not in unused:

@@ -145,8 +145,9 @@ class Launcher:
             ready = b""
         self.sock.settimeout(None)
         if not ready:
+            errors = self.startup_errors()  # before close(), which closes the file they are in
             self.close()
-            raise SandboxError(f"the sandbox could not start: {self.startup_errors() or 'no message'}")
+            raise SandboxError(f"the sandbox could not start: {errors or 'no message'}")
         self.host_pids = _tree(self.proc.pid)
         """Host pids of the wrapper chain and the launcher, which the sandbox's kills spare."""
 

@@ -5,8 +5,9 @@ bubblewrap itself is started as that uid) in a user namespace of its own with
 every capability dropped (bubblewrap sets no_new_privs, and ``--disable-userns`` forbids nested
 user namespaces, so none can be regained), in new pid, network, ipc, uts and cgroup namespaces,
 on a root filesystem that holds only what a Python script needs: ``/usr`` and a few ``/etc`` files
-read-only, the interpreter's environment read-only (its folders only, never the checkout around
-a virtual environment), this task's public data read-only, the workspace read-write, a private
+read-only, the interpreter's environment read-only (of its folders only the parts it needs,
+``PREFIX_PARTS``: never the checkout around a virtual environment, nor a conda base's package
+cache and other environments), this task's public data read-only, the workspace read-write, a private
 size-limited ``/tmp``, a minimal ``/dev`` and a ``/proc`` of its own pid namespace. No ``/sys``
 (except the CPU topology), ``/run``, ``/var``, home folders, data root or other task. Not there
 either: the datasets that the installed packages bundle (their folders are covered by copies
@@ -67,7 +68,9 @@ def bwrap_wrapper(
     ``setpriv``, can reach them however private the folders above them are; the agent's processes
     are then that unprivileged uid on the host too, never root.
     """
-    sources: list[tuple[Path, Path]] = [(d, d) for d in interpreter_dirs(python)]  # (host source, sandbox path)
+    parts = interpreter_parts(python)
+    links = [p for p in parts if p.is_symlink()]
+    sources: list[tuple[Path, Path]] = [(p, p) for p in parts if p not in links]  # (host source, sandbox path)
     if public is not None:
         sources.append((public, public))
     for name, text in _identity_files().items():
@@ -123,6 +126,8 @@ def bwrap_wrapper(
             args += ["--dev-bind", dev, dev]
     for src, dest in sources:
         args += ["--ro-bind", str(src), str(dest)]
+    for link in links:  # a venv's lib64 -> lib: a link, so that the covers of lib/ cover it too
+        args += ["--symlink", os.readlink(link), str(link)]
     args += _hide_bundled_data(python, root)
     args += ["--bind", str(workspace), str(workspace), "--remount-ro", "/"]
     return prefix + args + ["--"]
@@ -136,7 +141,7 @@ def _hide_bundled_data(python: str, root: Path) -> list[str]:
         found = bundled_paths(python)
     except BundledDataError as e:
         raise SandboxError(str(e)) from e
-    mounted = [Path("/usr"), *interpreter_dirs(python)]
+    mounted = [Path("/usr"), *interpreter_parts(python)]
 
     def inside(path: Path) -> bool:
         return any(m == path or m in path.parents for m in mounted)
@@ -178,6 +183,18 @@ def hand_over(path: Path) -> None:
                     todo.append(e.path)
             except OSError:
                 pass
+
+
+PREFIX_PARTS = ("bin", "lib", "lib64", "pyvenv.cfg", "ssl")
+"""What an interpreter needs of its installation's folder: its programs, its libraries (the standard
+library and site-packages), a venv's config and a conda Python's certificates. The rest is never
+mounted: a conda base keeps every package's files again in ``pkgs/`` and whole other installations
+in ``envs/``, where the covers of the interpreter's own packages do not reach."""
+
+
+def interpreter_parts(python: str) -> list[Path]:
+    """The paths of :data:`PREFIX_PARTS` that each folder of :func:`interpreter_dirs` has."""
+    return [d / name for d in interpreter_dirs(python) for name in PREFIX_PARTS if os.path.lexists(d / name)]
 
 
 def interpreter_dirs(python: str) -> list[Path]:
