@@ -35,8 +35,10 @@ import pandas as pd
 BUNDLED_FILES = {
     "digits.csv.gz", "diabetes_data_raw.csv.gz", "breast_cancer.csv", "wine_data.csv", "fair.csv",
     "penguins.csv", "cars.json", "lfw_subset.npy", "data-v1-dl-21854866.arff.gz",
+    "wine.csv", "autompg.csv.gz", "auto-mpg.csv", "Auto.csv",
 }
-"""The file names of the copies (the last one: scikit-learn's OpenML test copy of the penguins)."""
+"""The file names of the copies (scikit-learn's OpenML test copy of the penguins; mlxtend's, bokeh's
+and ISLP's copies of wine and cars)."""
 
 
 def _sklearn_file(relative: str) -> bytes:

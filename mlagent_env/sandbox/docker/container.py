@@ -88,7 +88,7 @@ def check_contents(client: Any, container_id: str, image_id: str, image: str) ->
     )
     _, err = res.output if isinstance(res.output, tuple) else (res.output, b"")
     if res.exit_code != 0:
-        found = (err or b"").decode(errors="replace").strip().splitlines()
+        found = [line.removeprefix("bundled data left: ") for line in (err or b"").decode(errors="replace").splitlines()]
         raise ImageHoldsBundledData(
             f"the image {image!r} holds {len(found)} data files that the offline tasks are built from, so agent "
             f"code could look their answers up: {'; '.join(found[:5]) or f'(--check exited {res.exit_code})'}"
