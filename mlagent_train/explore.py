@@ -246,8 +246,9 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", asdict(cfg))
-    if cfg.tasks:  # before any idea or embedding model is asked
-        check_readable_answers(env_answers_readable(cfg.tasks[0], sandbox=cfg.sandbox, data_dir=cfg.data_dir),
+    tasks = resolve_tasks(cfg.tasks)  # groups (offline-held-in, ...) become task ids
+    if tasks:  # before any idea or embedding model is asked
+        check_readable_answers(env_answers_readable(tasks[0], sandbox=cfg.sandbox, data_dir=cfg.data_dir),
                                cfg.allow_readable_answers, "mlagent-train explore")
     cache: list[Embedder] = [embedder] if embedder is not None else []
 
@@ -256,7 +257,6 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
             cache.append(build_embedder(cfg.embedder, cfg.embedder_backend))
         return cache[0]
 
-    tasks = resolve_tasks(cfg.tasks)
     policy = expert_spec(cfg)  # a misconfigured expert fails before any idea is asked for
     pools = {t: build_idea_pool(cfg, t, get_embedder, i) for i, t in enumerate(tasks)}
     bench = BenchConfig(

@@ -112,3 +112,23 @@ def test_offline_explore_writes_improving_expert_trajectories_that_load_as_sft_d
     assert [e["step"] for e in sft_improving] == [r.step for r in improving]
     reply = sft_improving[0]["messages"][-1]["content"]
     assert reply.startswith("Reflection:") and "Action: Execute Script" in reply
+
+
+@pytest.mark.parametrize("name, stage", [("offline_explore", "explore"), ("smollm2_sft", "sft"), ("smollm2_grpo", "grpo"),
+                                         ("smollm2_ppo", "ppo"), ("smollm2_eval", "eval")])
+def test_offline_example_configs_load_and_share_one_budget(name: str, stage: str) -> None:
+    from mlagent_env.config import load_config
+    from mlagent_train.evaluate import EvalConfig
+    from mlagent_train.explore import ExploreConfig
+    from mlagent_train.rl_config import GRPOStageConfig, PPOStageConfig
+    from mlagent_train.sft import SFTStageConfig
+
+    classes = {"explore": ExploreConfig, "sft": SFTStageConfig, "grpo": GRPOStageConfig, "ppo": PPOStageConfig,
+               "eval": EvalConfig}
+    path = Path(__file__).resolve().parent.parent / "examples" / "configs" / f"{name}.yaml"
+    cfg = load_config(classes[stage], path)  # unknown keys or wrong types raise
+    if stage == "grpo":  # executed replies: optimizer steps x completions per step
+        assert cfg.max_steps * cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps == 48
+    if stage == "ppo":  # iterations x episodes x steps per episode
+        assert cfg.mode == "episode"
+        assert cfg.max_steps * cfg.prompts_per_step * cfg.num_generations * cfg.episode_max_steps == 48
