@@ -125,7 +125,7 @@ class _Notes:
 
     def plan(self, kind: TaskKind | None, best: float | None) -> str:
         metric = kind.metric if kind else "the metric"
-        lines = [f"1. Measure the starter train.py: " + (f"validation {metric} {self.starter:g}" if self.starter is not None
+        lines = ["1. Measure the starter train.py: " + (f"validation {metric} {self.starter:g}" if self.starter is not None
                                                        else "to do")]
         tried = "; ".join(f"{a.recipe.describe()} -> " + (f"{a.score:g}" if a.score is not None else "failed")
                           + (" (kept)" if a.kept else " (undone)") for a in self.attempts)
@@ -203,7 +203,7 @@ class ExpertPolicy:
             edit: A.Action = A.WriteFile(file_name=script, content=new) if current is None else \
                 segment_edit(script, current, new)
             verb = "Rewrite" if current is None else "Edit the model lines of"
-            user = yield compose(edit, self._reflect(last_observation(user), notes), notes.plan(kind, best),
+            user = yield compose(edit, self._reflect(notes), notes.plan(kind, best),
                                  self._facts(notes, kind), f"Idea: {label} -> {verb} {script} to use "
                                  f"{recipe.describe()}, scored by 5-fold cross-validation on the training rows.")
             user = yield compose(A.ExecuteScript(script_name=script), "The edit is saved.", notes.plan(kind, best),
@@ -219,7 +219,7 @@ class ExpertPolicy:
             outcome = "failed" if score is None else f"scored {score:g}, not better than {best:g}" if best is not None \
                 else f"scored {score:g}"
             user = yield compose(A.UndoEditScript(script_name=script), f"The run {outcome}.", notes.plan(kind, best),
-                                 self._facts(notes, kind), f"Undo the edit to go back to the best script so far.")
+                                 self._facts(notes, kind), "Undo the edit to go back to the best script so far.")
         yield from self._finish(notes, kind, best, submission, rerun=not last_run_is_best)
 
     def _finish(self, notes: _Notes, kind: TaskKind | None, best: float | None, submission: str, rerun: bool,
@@ -259,7 +259,7 @@ class ExpertPolicy:
                 yield f"try a {FAMILIES[fam].label} instead", lambda best, fam=fam: replace(best, family=fam, params={})
 
     @staticmethod
-    def _reflect(observation: str, notes: _Notes) -> str:
+    def _reflect(notes: _Notes) -> str:
         if not notes.attempts:
             return f"The starter scored {notes.starter:g} on its own validation split." if notes.starter is not None \
                 else "The starter ran; its validation score was not printed."
