@@ -127,8 +127,8 @@ class _Notes:
         metric = kind.metric if kind else "the metric"
         lines = ["1. Measure the starter train.py: " + (f"validation {metric} {self.starter:g}" if self.starter is not None
                                                        else "to do")]
-        tried = "; ".join(f"{a.recipe.describe()} -> " + (f"{a.score:g}" if a.score is not None else "failed")
-                          + (" (kept)" if a.kept else " (undone)") for a in self.attempts)
+        tried = "; ".join(f"{FAMILIES[a.recipe.family].label} " + (f"{a.score:g}" if a.score is not None else "failed")
+                          + (" kept" if a.kept else " undone") for a in self.attempts)
         lines.append("2. Try the ideas one by one, keep an edit only when the validation score improves"
                      + (f": {tried}" if tried else ""))
         lines.append("3. Make sure submission.csv comes from the best script, validate it, and finish"
@@ -268,6 +268,6 @@ class ExpertPolicy:
 
     @staticmethod
     def _facts(notes: _Notes, kind: TaskKind | None) -> str:
-        scores = [f"{a.recipe.describe()}: {a.score:g}" for a in notes.attempts if a.score is not None]
         start = f"starter {notes.starter:g}" if notes.starter is not None else "starter not measured"
-        return "Directly confirmed by running the scripts: " + "; ".join([start, *scores])
+        last = [f"{FAMILIES[a.recipe.family].label} {a.score:g}" for a in notes.attempts[-1:] if a.score is not None]
+        return "Directly confirmed by running the scripts: " + "; ".join([start, *last])
