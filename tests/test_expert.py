@@ -33,6 +33,10 @@ def test_ideas_in_words_become_recipes() -> None:
     assert ok and r.family == "svm" and r.gradients and r.settings()["C"] == 10
     assert not apply_idea(base_recipe(tab), "Add histograms of oriented gradients", tab)[0].gradients  # not an image
     assert apply_idea(base_recipe(tab), "Think harder about the problem.", tab)[1] is False
+    # an idea is text from a model: absurd numbers are clamped, not run (or raised on)
+    assert apply_idea(base_recipe(tab), "A random forest with 1e999 trees", tab)[0].settings()["n_estimators"] == 300
+    assert apply_idea(base_recipe(tab), "A random forest with 90000000 trees", tab)[0].settings()["n_estimators"] == 2000
+    assert apply_idea(base_recipe(tab), "svm " * 20000 + "C=" + "9" * 400, tab)[0].family == "svm"
 
 
 def test_every_builtin_idea_is_understood_for_its_kind() -> None:

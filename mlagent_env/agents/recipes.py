@@ -13,6 +13,7 @@ all training rows and writes the submission. Nothing here reads answers or knows
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -123,16 +124,17 @@ _SWITCH_WORDS: dict[str, tuple[str, ...]] = {
 _TUNE_WORDS = ("tune", "tuning", "hyper", "grid search", "regulari", "smaller learning rate", "more trees", "shallower",
                "deeper", "depth", "iterations", "trees", "learning rate", " c=", "neighbo", "estimators")
 _NUMBER = r"(\d+(?:\.\d+)?(?:e-?\d+)?)"
-_PARAM_PATTERNS: list[tuple[str, str, type]] = [
-    ("n_estimators", rf"{_NUMBER}\s*(?:trees|estimators)|n_estimators\s*=?\s*{_NUMBER}", int),
-    ("max_iter", rf"{_NUMBER}\s*(?:boosting )?(?:iterations|rounds)|max_iter\s*=?\s*{_NUMBER}", int),
-    ("learning_rate", rf"learning[ _]rate(?: of)?\s*=?\s*{_NUMBER}", float),
-    ("max_depth", rf"(?:max(?:imum)?[ _]depth|depth)(?: of)?\s*=?\s*{_NUMBER}|depth[- ]{_NUMBER}", int),
-    ("C", rf"\bc\s*=\s*{_NUMBER}|\bc of {_NUMBER}", float),
-    ("n_neighbors", rf"\bk\s*=\s*{_NUMBER}|{_NUMBER}\s*(?:nearest )?neighbo", int),
-    ("alpha", rf"\balpha\s*=?\s*{_NUMBER}", float),
-    ("hidden_layer_sizes", rf"{_NUMBER}\s*hidden", int),
-    ("min_samples_leaf", rf"min(?:imum)?[ _]samples[ _](?:per[ _])?leaf\s*=?\s*{_NUMBER}|{_NUMBER}\s*samples per leaf", int),
+_PARAM_PATTERNS: list[tuple[str, str, type, float, float]] = [  # name, pattern, type, and the range a value is clamped to
+    ("n_estimators", rf"{_NUMBER}\s*(?:trees|estimators)|n_estimators\s*=?\s*{_NUMBER}", int, 10, 2000),
+    ("max_iter", rf"{_NUMBER}\s*(?:boosting )?(?:iterations|rounds)|max_iter\s*=?\s*{_NUMBER}", int, 10, 2000),
+    ("learning_rate", rf"learning[ _]rate(?: of)?\s*=?\s*{_NUMBER}", float, 1e-3, 1.0),
+    ("max_depth", rf"(?:max(?:imum)?[ _]depth|depth)(?: of)?\s*=?\s*{_NUMBER}|depth[- ]{_NUMBER}", int, 1, 32),
+    ("C", rf"\bc\s*=\s*{_NUMBER}|\bc of {_NUMBER}", float, 1e-4, 1e4),
+    ("n_neighbors", rf"\bk\s*=\s*{_NUMBER}|{_NUMBER}\s*(?:nearest )?neighbo", int, 1, 100),
+    ("alpha", rf"\balpha\s*=?\s*{_NUMBER}", float, 1e-6, 100.0),
+    ("hidden_layer_sizes", rf"{_NUMBER}\s*hidden", int, 4, 512),
+    ("min_samples_leaf", rf"min(?:imum)?[ _]samples[ _](?:per[ _])?leaf\s*=?\s*{_NUMBER}|{_NUMBER}\s*samples per leaf",
+     int, 1, 100),
 ]
 
 
@@ -196,12 +198,13 @@ def apply_idea(recipe: Recipe, idea: str, kind: TaskKind) -> tuple[Recipe, bool]
         understood = True
     params = dict(recipe.params)
     allowed = FAMILIES[recipe.family].defaults
-    for name, pattern, cast in _PARAM_PATTERNS:
+    for name, pattern, cast, lo, hi in _PARAM_PATTERNS:
         m = re.search(pattern, text)
         if m and name in allowed:
-            value = cast(float(next(g for g in m.groups() if g is not None)))
-            params[name] = value
-            understood = True
+            value = float(next(g for g in m.groups() if g is not None))
+            if math.isfinite(value):  # "1e999 trees" is not a number of trees
+                params[name] = cast(min(max(value, lo), hi))
+                understood = True
     recipe = replace(recipe, params=params)
     if not understood and any(w in text for w in _TUNE_WORDS):
         return tune(recipe, 0), True
