@@ -342,7 +342,8 @@ GROUPS = ("held_in", "held_out")
 
 def eval_summary(folder: Path, groups: dict[str, list[str]]) -> dict[str, Any]:
     """Valid-action rate, avg@K (mean relative gain over the group's tasks; a task with no valid
-    run counts as gain 0, like a failed run) and runs with a valid submission, per group."""
+    run counts as gain 0, like a failed run; n/a when no run of the group submitted) and the runs
+    with a valid submission, per group."""
     rows = {r["task_id"]: r for r in json.loads((folder / "results.json").read_text())}
     out: dict[str, Any] = {}
     for group, tasks in groups.items():
@@ -352,7 +353,8 @@ def eval_summary(folder: Path, groups: dict[str, list[str]]) -> dict[str, Any]:
         runs = sum(r["runs"] for r in rs)
         out[group] = {
             "valid_action_rate": 1 - invalid / steps if steps else None,
-            "avg_gain": sum(r["relative_gain"] or 0.0 for r in rs) / len(rs) if rs else None,
+            "avg_gain": (sum(r["relative_gain"] or 0.0 for r in rs) / len(rs)
+                         if any(r["valid_submissions"] for r in rs) else None),
             "submitted": sum(r["valid_submissions"] for r in rs) / runs if runs else None,
             "tasks": {r["task_id"]: {"avg": r["avg"], "relative_gain": r["relative_gain"],
                                      "valid_submissions": r["valid_submissions"], "runs": r["runs"],
@@ -419,7 +421,8 @@ def render_markdown(cfg: CurveConfig, b: Budget, points: list[dict[str, Any]], s
               f"CPU time: {state.get('cpu_source')} (the stage's waited-for processes only)",
               "",
               "avg@K is the mean over a group's tasks of the relative gain of avg@K over the task's starter "
-              "(a run without a valid submission counts as the starter's score; a task with none as gain 0). "
+              "(a run without a valid submission counts as the starter's score, a task with none as gain 0; n/a: no "
+              "run of the group submitted). "
               "Valid actions: share of steps whose reply parsed as an action. Submitted: runs that ended with a "
               "valid submission.", "",
               "| point | method | RL steps | RL replies | train CPU-h | held-in valid actions | held-in avg@K gain | "
@@ -463,6 +466,12 @@ def plot_curve(points: list[dict[str, Any]], path: Path, title: str) -> None:
                 pts = [p for p in pts if p[group][key] is not None]
                 if len(pts) > len(sft):
                     ax.plot([p["train_cpu_h"] for p in pts], [100 * p[group][key] for p in pts], marker="o", label=method)
+            if key == "valid_action_rate":
+                ax.set_ylim(-5, 105)
+            else:
+                ax.axhline(0, color="grey", linestyle=":", linewidth=1)  # the starter's score
+                if not any(p[group][key] is not None for p in points):
+                    ax.text(0.5, 0.5, "n/a: no run submitted", transform=ax.transAxes, ha="center", color="grey")
             ax.set_title(f"{group.replace('_', '-')}: {label.split(' (')[0]}")
             ax.set_ylabel(label)
             if row == 1:
