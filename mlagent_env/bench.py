@@ -65,7 +65,7 @@ class BenchConfig:
     """What ``mlagent-env bench`` runs; every field is a command-line option and a YAML key."""
 
     tasks: list[str] = option(["digits"], "task ids and groups: held-in, held-out, offline-held-in, offline-held-out, offline")
-    policy: PolicySpec = option(PolicySpec(), "scripted | baseline | replay:PATH | http | python; "
+    policy: PolicySpec = option(PolicySpec(), "scripted | baseline | expert | replay:PATH | http | python; "
                                 "its settings are the --policy.* options")
     runs: int = option(8, "episodes per task (K)")
     max_steps: int = option(30, "most steps of one episode")

@@ -21,7 +21,7 @@ class RunConfig:
     """What ``mlagent-env run`` plays; every field is a command-line option and a YAML key."""
 
     task: str = option("digits", "task id")
-    policy: PolicySpec = option(PolicySpec(), "scripted | baseline | replay:PATH | http | python; "
+    policy: PolicySpec = option(PolicySpec(), "scripted | baseline | expert | replay:PATH | http | python; "
                                 "its settings are the --policy.* options")
     sandbox: str = option("local", "auto | local | docker")
     max_steps: int | None = option(None, "most steps (default: the env's)")

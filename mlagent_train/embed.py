@@ -7,6 +7,9 @@ An :class:`Embedder` is anything with ``embed(texts) -> np.ndarray`` of shape (n
 * ``backend="transformers"``: any ``transformers`` encoder (or decoder), mean-pooled over the
   attention mask and L2-normalised;
 * ``backend="auto"``: sentence-transformers when it is installed, else transformers;
+* ``backend="tfidf"``: no model at all: word 1-2-gram TF-IDF vectors of the texts themselves
+  (scikit-learn), L2-normalised; distances then measure shared wording, not meaning, which is
+  enough to spread a short curated list offline (``model`` is ignored);
 * ``backend="module:factory"``: your own, ``factory(model) -> Embedder``.
 
 ``model`` is a local folder or a hub id (a hub id needs network access the first time).
@@ -74,6 +77,18 @@ class TransformersEmbedder:
         return np.concatenate(chunks).astype(np.float32)
 
 
+class TfidfEmbedder:
+    """TF-IDF of word 1-2-grams, fitted on the texts of each call (no model, no network)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(list(texts))
+        return np.asarray(vectors.toarray(), dtype=np.float32)
+
+
 def build_embedder(model: str, backend: str = "auto", device: str | None = None) -> Embedder:
     if ":" in backend:
         module, _, name = backend.partition(":")
@@ -85,7 +100,10 @@ def build_embedder(model: str, backend: str = "auto", device: str | None = None)
         return SentenceTransformerEmbedder(model, device=device)
     if backend == "transformers":
         return TransformersEmbedder(model, device=device)
-    raise MLAgentError(f"unknown embedder backend {backend!r}; use auto, sentence-transformers, transformers or module:factory")
+    if backend == "tfidf":
+        return TfidfEmbedder()
+    raise MLAgentError(f"unknown embedder backend {backend!r}; use auto, sentence-transformers, transformers, tfidf "
+                       "or module:factory")
 
 
 def farthest_point_selection(points: np.ndarray, k: int, metric: str = "euclidean") -> list[int]:

@@ -4,11 +4,19 @@ For every task:
 
 1. ask an LLM (any OpenAI-compatible server) for candidate ideas, request after request, until
    at least ``ideas_per_task`` distinct ones are collected (numbered or bulleted lists are parsed;
-   near-identical ideas are merged);
+   near-identical ideas are merged); with no server (``idea_source: builtin``, or ``auto`` without
+   ``idea_base_url``) the candidates are the built-in ideas for the task's kind
+   (:mod:`mlagent_env.agents.ideas`), so that exploration runs offline;
 2. embed them (:mod:`mlagent_train.embed`) and keep the ``keep_ideas`` most diverse by greedy
    max-min distance;
 3. run the expert policy over ``episodes_per_task`` episodes through the benchmark harness, each
-   with 1-3 kept ideas (drawn with a fixed seed) in its first prompt (``reset_options``).
+   with 1-3 kept ideas (drawn with a fixed seed) in its first prompt (``reset_options``): an LLM
+   behind a server (``expert: http``), or the scripted expert (``expert: expert``,
+   :mod:`mlagent_env.agents.expert`), which turns each idea into an edit of the starter and keeps
+   the edits that validate better.
+
+Offline, on a CPU machine: ``examples/configs/offline_explore.yaml`` (built-in ideas, TF-IDF
+distances, the scripted expert).
 
 Output (``output_dir``)::
 
@@ -33,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagent_env.agents import ChatPolicy, PolicySpec
+from mlagent_env.agents.ideas import builtin_ideas
 from mlagent_env.bench import BenchConfig, Benchmark, TaskResult
 from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.errors import MLAgentError
@@ -51,6 +60,8 @@ class ExploreConfig:
 
     tasks: list[str] = option(["digits"], "task ids or groups to explore, e.g. offline-held-in (the paper uses 9 fast held-in tasks)")
     output_dir: str = option("runs/explore", "output folder (idea pools and trajectories); re-running resumes")
+    idea_source: str = option("auto", "server (ask the idea model) | builtin (the built-in ideas for the task's kind, "
+                              "no server) | auto (server when idea_base_url is set, else builtin)")
     idea_base_url: str | None = option(None, "OpenAI-compatible base URL of the idea model, e.g. http://localhost:8000/v1")
     idea_model: str = option("gpt-4o-mini", "model name for idea generation")
     idea_api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the API key (never stored)")
@@ -61,9 +72,11 @@ class ExploreConfig:
     max_idea_requests: int = option(20, "give up on a task after this many requests without reaching N")
     keep_ideas: int = option(10, "K: keep this many most diverse ideas per task")
     embedder: str = option("sentence-transformers/all-MiniLM-L6-v2", "sentence-embedding model: local folder or hub id")
-    embedder_backend: str = option("auto", "auto | sentence-transformers | transformers | module:factory")
+    embedder_backend: str = option("auto", "auto | sentence-transformers | transformers | tfidf (no model: word "
+                                   "n-gram TF-IDF, offline) | module:factory")
     distance: str = option("cosine", "distance for the diversity pick: cosine | euclidean")
-    expert: str = option("http", "expert policy: http (expert_* options) | scripted | baseline | replay:PATH")
+    expert: str = option("http", "expert policy: http (an LLM, expert_* options) | expert (the scripted expert: "
+                         "ideas -> edits, keeps what validates better) | scripted | baseline | replay:PATH")
     expert_base_url: str | None = option(None, "base URL of the expert model (default: idea_base_url)")
     expert_model: str = option("gpt-4o-mini", "expert model name (the paper: GPT-4o-mini)")
     expert_api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the expert's API key")
@@ -73,6 +86,7 @@ class ExploreConfig:
     min_ideas_per_episode: int = option(1, "fewest kept ideas shown in an episode's first prompt")
     max_ideas_per_episode: int = option(3, "most kept ideas shown in an episode's first prompt")
     max_steps: int = option(30, "step budget of an expert episode")
+    history_window: int = option(3, "past steps shown in each prompt (fewer: shorter prompts for small models)")
     parallel: int = option(8, "episodes run at the same time")
     seed: int = option(0, "seed of idea sampling and of the episodes")
     sandbox: str = option("auto", "auto | docker | local")
@@ -128,8 +142,24 @@ def dedupe_ideas(ideas: list[str]) -> list[str]:
     return out
 
 
+def idea_source(cfg: ExploreConfig) -> str:
+    """``server`` or ``builtin``, with ``auto`` resolved."""
+    if cfg.idea_source == "auto":
+        return "server" if cfg.idea_base_url else "builtin"
+    if cfg.idea_source not in ("server", "builtin"):
+        raise ExploreError(f"unknown idea_source {cfg.idea_source!r}; use server, builtin or auto")
+    return cfg.idea_source
+
+
 def generate_ideas(cfg: ExploreConfig, task_id: str, client: ChatPolicy | None = None) -> tuple[list[str], int]:
-    """At least ``cfg.ideas_per_task`` distinct ideas for ``task_id`` and the number of requests made."""
+    """The candidate ideas for ``task_id`` and the number of requests made: at least
+    ``cfg.ideas_per_task`` distinct ones from the idea server, or the built-in list (0 requests)."""
+    if client is None and idea_source(cfg) == "builtin":
+        ideas = builtin_ideas(get_task(task_id).spec)
+        if not ideas:
+            raise ExploreError(f"{task_id}: there are no built-in ideas for its kind; set idea_base_url "
+                               "(an OpenAI-compatible server) or write ideas/<task>.json")
+        return ideas, 0
     if client is None:
         if not cfg.idea_base_url:
             raise ExploreError("idea generation needs idea_base_url (an OpenAI-compatible server), or an idea pool on disk")
@@ -171,14 +201,19 @@ def build_idea_pool(cfg: ExploreConfig, task_id: str, embedder: Callable[[], Emb
     """Load ``ideas/<task>.json`` or make it (candidates, diverse pick, per-episode ideas)."""
     path = Path(cfg.output_dir) / "ideas" / f"{task_id}.json"
     pool: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"task_id": task_id}
-    if len(pool.get("candidates", [])) < cfg.ideas_per_task:
+    source = idea_source(cfg)
+    stale = pool.get("source", "server") != source or not pool.get("candidates")
+    if stale or (source == "server" and len(pool["candidates"]) < cfg.ideas_per_task):
         pool["candidates"], pool["requests"] = generate_ideas(cfg, task_id)
+        pool["source"] = source
         pool.pop("kept", None)
         _write_json(path, pool)  # the expensive part is saved before embedding
     if "kept" not in pool or pool.get("keep_ideas") != cfg.keep_ideas:
         candidates = pool["candidates"]
-        vectors = embedder().embed(candidates)
-        picked = farthest_point_selection(vectors, cfg.keep_ideas, metric=cfg.distance)
+        if len(candidates) <= cfg.keep_ideas:  # all of them: no distances needed
+            picked = list(range(len(candidates)))
+        else:
+            picked = farthest_point_selection(embedder().embed(candidates), cfg.keep_ideas, metric=cfg.distance)
         pool.update(kept=[candidates[i] for i in picked], kept_indices=picked, keep_ideas=cfg.keep_ideas,
                     embedder=cfg.embedder, distance=cfg.distance)
         pool.pop("episodes", None)
@@ -211,8 +246,9 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", asdict(cfg))
-    if cfg.tasks:  # before any idea or embedding model is asked
-        check_readable_answers(env_answers_readable(cfg.tasks[0], sandbox=cfg.sandbox, data_dir=cfg.data_dir),
+    tasks = resolve_tasks(cfg.tasks)  # groups (offline-held-in, ...) become task ids
+    if tasks:  # before any idea or embedding model is asked
+        check_readable_answers(env_answers_readable(tasks[0], sandbox=cfg.sandbox, data_dir=cfg.data_dir),
                                cfg.allow_readable_answers, "mlagent-train explore")
     cache: list[Embedder] = [embedder] if embedder is not None else []
 
@@ -221,10 +257,11 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
             cache.append(build_embedder(cfg.embedder, cfg.embedder_backend))
         return cache[0]
 
-    tasks = resolve_tasks(cfg.tasks)
+    policy = expert_spec(cfg)  # a misconfigured expert fails before any idea is asked for
     pools = {t: build_idea_pool(cfg, t, get_embedder, i) for i, t in enumerate(tasks)}
     bench = BenchConfig(
-        tasks=tasks, policy=expert_spec(cfg), runs=cfg.episodes_per_task, max_steps=cfg.max_steps,
+        tasks=tasks, policy=policy, runs=cfg.episodes_per_task, max_steps=cfg.max_steps,
+        env_kwargs={"history_window": cfg.history_window},
         parallel=cfg.parallel, seed=cfg.seed, sandbox=cfg.sandbox, data_dir=cfg.data_dir,
         time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture,
         allow_readable_answers=cfg.allow_readable_answers,

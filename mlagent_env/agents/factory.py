@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from mlagent_env.agents.base import Policy
+from mlagent_env.agents.expert import ExpertPolicy
 from mlagent_env.agents.http import ChatPolicy
 from mlagent_env.agents.scripted import ReplayPolicy, ScriptedPolicy, baseline_replies
 from mlagent_env.config import option
 from mlagent_env.errors import MLAgentError
 from mlagent_env.tasks import get_task
 
-PolicyKind = Literal["scripted", "baseline", "replay", "http", "python"]
+PolicyKind = Literal["scripted", "baseline", "expert", "replay", "http", "python"]
+KINDS: tuple[str, ...] = get_args(PolicyKind)
 
 
 @dataclass(frozen=True)
 class PolicySpec:
     """``scripted`` (the task's demo, else the baseline), ``baseline`` (run the starter and
-    submit), ``replay`` (the replies of a JSONL file at ``path``), ``http`` (a model behind an
+    submit), ``expert`` (the scripted expert of :mod:`mlagent_env.agents.expert`: turns the ideas
+    of the first prompt into edits that it keeps when they validate better), ``replay`` (the replies of a JSONL file at ``path``), ``http`` (a model behind an
     OpenAI-compatible server at ``base_url``), or ``python`` (``factory="module:callable"`` called
     with ``kwargs`` for each episode, e.g. an in-process model from ``mlagent_train``; the
     callable may cache what it loads). The server settings apply to ``http``."""
 
-    kind: PolicyKind = option("scripted", "scripted | baseline | replay | http | python")
+    kind: PolicyKind = option("scripted", "scripted | baseline | expert | replay | http | python")
     path: str | None = option(None, "replay: the JSONL file of replies")
     base_url: str | None = option(None, "http: the OpenAI-compatible server, e.g. http://localhost:8000/v1")
     model: str | None = option(None, "http: the model name on that server")
@@ -58,16 +61,16 @@ class PolicySpec:
 
     @staticmethod
     def parse_shorthand(text: str) -> dict[str, Any]:
-        """``scripted`` | ``baseline`` | ``replay:PATH`` | ``http`` | ``python`` as option values."""
+        """``scripted`` | ``baseline`` | ``expert`` | ``replay:PATH`` | ``http`` | ``python`` as option values."""
         if text.startswith("replay:"):
             return {"kind": "replay", "path": text.split(":", 1)[1]}
-        if text in ("scripted", "baseline", "replay", "http", "python"):
+        if text in KINDS:
             return {"kind": text}
-        raise MLAgentError(f"unknown policy {text!r}; use scripted, baseline, replay:PATH, http or python")
+        raise MLAgentError(f"unknown policy {text!r}; use scripted, baseline, expert, replay:PATH, http or python")
 
     @classmethod
     def parse(cls, text: str) -> "PolicySpec":
-        """A spec from its shorthand alone (``scripted``, ``baseline``, ``replay:PATH``)."""
+        """A spec from its shorthand alone (``scripted``, ``baseline``, ``expert``, ``replay:PATH``)."""
         return cls(**cls.parse_shorthand(text)).check()
 
     def check(self) -> "PolicySpec":
@@ -88,6 +91,8 @@ def build_policy(spec: PolicySpec, task_id: str) -> Policy:
     if spec.kind == "baseline":
         task = get_task(task_id).spec
         return ScriptedPolicy(baseline_replies(task.starter_script, task.submission_file))
+    if spec.kind == "expert":
+        return ExpertPolicy()
     if spec.kind == "replay":
         spec.check()
         return ReplayPolicy(spec.path)  # type: ignore[arg-type]
