@@ -566,11 +566,11 @@ def run_curve(cfg: CurveConfig) -> Path:
 def write_outputs(cfg: CurveConfig, b: Budget, stages: list[Stage], state: dict[str, Any], out: Path,
                   groups: dict[str, list[str]]) -> Path:
     points = curve_points(stages, state, out, groups)
+    pending = [s.name for s in stages if not state["stages"].get(s.name, {}).get("done")]
     (out / "curve.json").write_text(json.dumps({"profile": cfg.profile, "config": asdict(cfg), "budget": asdict(b),
                                                 "groups": groups, "cpu_source": state.get("cpu_source"),
                                                 "points": points, "stages": state["stages"], "not_finished": pending},
                                                indent=1))
-    pending = [s.name for s in stages if not state["stages"].get(s.name, {}).get("done")]
     (out / "curve.md").write_text(render_markdown(cfg, b, points, state, groups, pending))
     sandbox_note = ", plain local sandbox (answers readable)" if cfg.sandbox == "local" else ""
     plot_curve(points, out / "curve.png", f"{state['base_model']}: {cfg.profile} profile{sandbox_note}")
