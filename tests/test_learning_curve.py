@@ -87,3 +87,28 @@ def test_a_folder_is_not_resumed_under_other_settings(curve, tmp_path: Path) -> 
     cfg = curve.CurveConfig(output_dir=str(tmp_path / "new"), sandbox="local")
     with pytest.raises(curve.CurveError, match="allow_readable_answers"):
         curve.run_curve(cfg)
+
+
+def test_an_evaluated_point_becomes_a_row_of_the_table_and_the_plot(curve, tmp_path: Path, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from mlagent_env.agents import PolicySpec
+    from mlagent_env.bench import BenchConfig, Benchmark
+
+    # a real benchmark folder stands in for the base model's evaluation: the scripted baseline on digits
+    Benchmark(BenchConfig(tasks=["digits"], policy=PolicySpec(kind="scripted"), runs=1, max_steps=3, sandbox="local",
+                          allow_readable_answers=True, data_dir=str(data_dir)), tmp_path / "eval" / "base").run(progress=False)
+    cfg = curve.CurveConfig(held_in=["digits"], held_out=["wine"], trajectories=[str(tmp_path)], sandbox="local",
+                            allow_readable_answers=True, output_dir=str(tmp_path), results_dir=str(tmp_path / "results"))
+    b = curve.budget_of(cfg)
+    stages = curve.plan(cfg, b, tmp_path, tmp_path / "base")
+    state = {"stages": {"eval-base": {"done": True, "cpu_s": 90.0, "wall_s": 120.0, "attempts": 1, "command": "x"}},
+             "base_model": "scripted", "cpu_source": "cgroup"}
+    curve.write_outputs(cfg, b, stages, state, tmp_path, {"held_in": ["digits"], "held_out": ["wine"]})
+    table = (tmp_path / "results" / "learning_curve_quick.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| base |")).split(" | ")
+    # the starter's own score: gain 0 (its sign may show as -0.0%); held-out wine was not evaluated: n/a
+    assert row[1:6] == ["base model", "0", "0", "0.000", "100.0%"] and row[6].endswith("0.0%")
+    assert row[7:] == ["100.0%", "n/a", "n/a", "n/a", "1.5 |"]
+    assert "Not finished: sft, eval-sft" in table and "plain local sandbox" in table
+    (point,) = json.loads((tmp_path / "curve.json").read_text())["points"]
+    assert point["held_in"]["tasks"]["digits"]["valid_submissions"] == 1
+    assert (tmp_path / "results" / "learning_curve_quick.png").stat().st_size > 10_000
