@@ -4,7 +4,7 @@ tasks, for the base model, after SFT, and along step-wise GRPO and episode-wise 
 CPU-hours spent training.
 
     python benchmarks/learning_curve.py --profile quick            # minutes: develop, smoke-check
-    python benchmarks/learning_curve.py --profile full             # ~90 min on a quiet 2-core machine
+    python benchmarks/learning_curve.py --profile full             # the intended run (length not measured yet)
     python benchmarks/learning_curve.py --profile quick --sandbox local --allow_readable_answers true
 
 Stages, each one command of the project's CLIs (run as a child process, its output shown and kept
@@ -85,7 +85,8 @@ class CurveError(MLAgentError):
 class CurveConfig:
     """Options of ``benchmarks/learning_curve.py``; a budget left unset takes the profile's value."""
 
-    profile: Literal["quick", "full"] = option("quick", "quick: minutes, a smoke check | full: ~90 min on a quiet 2-core CPU")
+    profile: Literal["quick", "full"] = option("quick", "quick: a reduced smoke check of every stage | full: the "
+                                               "intended run (its length on a quiet 2-core CPU not measured yet)")
     output_dir: str = option("runs/learning_curve", "the output folder (models, logs, every stage); running again resumes there")
     results_dir: str | None = option("benchmarks/results", "where the table and plot are copied as learning_curve_<profile>.{md,json,png} "
                                      "(None: not copied)")
