@@ -62,6 +62,7 @@ from typing import Any, Literal
 
 from mlagent_env.config import add_config_arguments, config_from_args, option
 from mlagent_env.errors import MLAgentError
+from mlagent_env.sandbox import SandboxKind, sandbox_option
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "examples" / "configs"
@@ -103,7 +104,7 @@ class CurveConfig:
     grpo_config: str = option(str(CONFIGS / "smollm2_grpo.yaml"), "the step-wise GRPO YAML (hyperparameters)")
     ppo_config: str = option(str(CONFIGS / "smollm2_ppo.yaml"), "the episode-wise PPO YAML (hyperparameters)")
     eval_config: str = option(str(CONFIGS / "smollm2_eval.yaml"), "the mlagent-train eval YAML")
-    sandbox: str = option("bwrap", "sandbox of every executed step: bwrap (contained, this machine) | docker | local")
+    sandbox: SandboxKind = sandbox_option("bwrap")
     allow_readable_answers: bool = option(False, "needed with sandbox=local (agent code could read the answers); "
                                           "the output says so")
     threads: int | None = option(None, "CPU threads of every stage's torch (OMP_NUM_THREADS); None: torch's default. "
