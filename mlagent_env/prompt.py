@@ -112,10 +112,14 @@ def render_system(ctx: PromptContext) -> str:
     return SYSTEM_INTRO + ctx.tools + "\n\n" + INSTRUCTIONS + "\n\n" + RESPONSE_FORMAT
 
 
+IDEAS_HEADER = "Ideas you may try:\n"
+"""Opens the first prompt's list of ideas, one ``- idea`` line each (the scripted expert reads it back)."""
+
+
 def render_user(ctx: PromptContext) -> str:
     parts = [f"Research Problem:\n{ctx.research_problem}"]
     if ctx.ideas:
-        parts.append("Ideas you may try:\n" + "\n".join(f"- {idea}" for idea in ctx.ideas))
+        parts.append(IDEAS_HEADER + "\n".join(f"- {idea}" for idea in ctx.ideas))
     parts.append(
         "Workspace (your working directory; data/ is read-only):\n"
         + render_workspace(ctx.workspace, ctx.listing_limit, ctx.workspace_truncated)

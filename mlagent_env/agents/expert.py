@@ -45,6 +45,7 @@ from mlagent_env.agents.recipes import (
     render_script,
     tune,
 )
+from mlagent_env.prompt import IDEAS_HEADER
 from mlagent_env.tasks.registry import get_task
 from mlagent_env.tasks.spec import TaskSpec
 
@@ -58,13 +59,12 @@ TRY_COST = 3
 
 
 def ideas_in_prompt(user: str) -> list[str]:
-    """The ideas of the prompt's "Ideas you may try" block (mlagent_env.prompt renders it)."""
-    head = "Ideas you may try:\n"
-    start = user.find(head)
+    """The ideas of the prompt's "Ideas you may try" block (:data:`mlagent_env.prompt.IDEAS_HEADER`)."""
+    start = user.find(IDEAS_HEADER)
     if start < 0:
         return []
     out = []
-    for line in user[start + len(head):].splitlines():
+    for line in user[start + len(IDEAS_HEADER):].splitlines():
         if not line.startswith("- "):
             break
         out.append(line[2:].strip())

@@ -50,7 +50,7 @@ def _build_command(image: str) -> str:
     return f"mlagent-env image build {variant}"
 
 
-def check_image(client: Any, image: str) -> None:
+def check_image(client: Any, image: str) -> str:
     """Refuse ``image`` unless it is in the engine and says (``bundled_data.IMAGE_LABEL``) that the
     datasets bundled with its packages were removed at build: in an older image agent code could
     look the offline tasks' answers up in them. One API call, no container; returns the image's ID
