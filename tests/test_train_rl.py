@@ -1,6 +1,7 @@
 """Step-wise RL on CPU with a tiny local model: the states pool, the executor that runs every reply
 for real from its restored state, the TRL reward function, the episode-wise PPO baseline, and the
-configs. The executor's timeouts and failures are in ``test_train_executor.py``."""
+configs. Learning on the metric reward (GRPO, PPO, a shuffled control, the KL coefficient) is in
+``test_train_rl_learning.py``; the executor's timeouts and failures in ``test_train_executor.py``."""
 
 from __future__ import annotations
 
