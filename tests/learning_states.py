@@ -245,29 +245,16 @@ def choice_rewards(cfg: Any) -> dict[str, dict[str, float]]:
 
 
 def train(cfg: Any, shuffle_rewards: bool = False) -> Path:
-    """``mlagent-train rl``'s path for a GRPO or PPO config (its states pool and executor, then
-    :func:`mlagent_train.grpo.run_grpo` or :func:`mlagent_train.ppo.run_ppo`), with the rewards
-    shuffled within each batch when ``shuffle_rewards``; returns the output folder."""
-    from mlagent_train.rl import GRPOStageConfig, build_executor, build_states_pool
-    from mlagent_train.rl_outputs import card_text
+    """``mlagent-train rl`` for a GRPO or PPO config (:func:`mlagent_train.rl.run_rl`), with the
+    rewards shuffled within each batch when ``shuffle_rewards`` (its executor wrapped in
+    :class:`ShuffledRewards`); returns the output folder."""
+    from mlagent_train import rl
 
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    pool = build_states_pool(cfg)
-    executor: Any = build_executor(cfg)
+    build = rl.build_executor
     if shuffle_rewards:
-        executor = ShuffledRewards(executor, seed=cfg.seed)
+        rl.build_executor = lambda c: ShuffledRewards(build(c), seed=c.seed)  # type: ignore[assignment]
     try:
-        executor.warm_up(pool.tasks)
-        card = card_text(cfg, True)
-        if isinstance(cfg, GRPOStageConfig):
-            from mlagent_train.grpo import run_grpo
-
-            run_grpo(cfg, out, "none", pool, executor, card, readable=True)
-        else:
-            from mlagent_train.ppo import run_ppo
-
-            run_ppo(cfg, out, "none", pool, executor, card, readable=True)
+        rl.run_rl(cfg)
     finally:
-        executor.close()
-    return out
+        rl.build_executor = build
+    return Path(cfg.output_dir)

@@ -6,8 +6,11 @@ state (MAE, lower is better), each with two scripts of its own: one submits bett
 than the state's last run, the other worse ones. The tiny model is first fine-tuned on both
 replies of each state equally, so it emits a valid run of one of its state's scripts nearly always
 and has no preference (checked below): format is not what RL learns here. Every reply is executed
-for real from its state by the local executor and scored by the env's unified reward, so the only
-way to raise the reward is to submit a better model. Every batch holds both states
+for real from its state by the local executor and scored by the env's unified reward: the better
+script earns a metric reward above 0.5, the worse one below (another valid action, such as List
+Files, would earn 0.5: a policy could also gain by leaving the worse script for one, which the
+probability of the better script between the two does not count, and the expected reward below
+counts as 0). Every batch holds both states
 (``task_balance: stratified``), and a reply paired with the other state's workspace would name a
 script that is not there (an ``error``), so a mix-up of completions and states cannot pass.
 
@@ -63,6 +66,9 @@ VF_COEF = 0.1
 reads the policy's last hidden state, and at 0.5 its loss through the one-layer trunk eroded the
 reply format in one data root of five (half the last window's replies were format errors)."""
 LARGE_BETA = 10.0
+FORMAT_FLOOR = 0.7
+"""The least share of a learned policy's replies that are one of its state's two choices (warm:
+0.98; after the runs measured below 0.78 to 0.89: RL erodes the format a little)."""
 PROB_MARGIN = 0.1
 """The least rise of the better script's probability in each state for a run that learned."""
 REWARD_MARGIN = 0.05
@@ -81,6 +87,10 @@ KL_SHARE = 0.5
 #   control 0.45/0.60 -0.01 0.32->0.42 | 0.53/0.38 -0.06 0.42->0.39 | 0.37/0.55 -0.10 0.39->0.27 | 0.59/0.73 +0.03 0.32->0.30
 # Mean |log-prob shift| beta=0.5 vs 10: 0.73 vs 0.12, 0.49 vs 0.13, 0.67 vs 0.14, 0.77 vs 0.11.
 # (A control's sampled window can rise by chance, as in the first root: it is not asserted on.)
+# With DISGUISE_KEYS (measured after the four above, not chosen): GRPO 0.74/0.80 +0.19 0.45->0.61,
+# PPO 0.75/0.85 +0.18 0.49->0.67, control 0.37/0.52 -0.06 0.52->0.27, shift 0.61 vs 0.14; choices
+# after GRPO 0.95/0.96, PPO 0.87/0.93; expected accuracy 0.761 -> 0.840 (GRPO) / 0.843 (PPO), MAE
+# 55.6 -> 52.3 / 51.7; the module took 3 min 7 s.
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -94,6 +104,33 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+DISGUISE_KEYS = {"digits": "6c6561726e696e672d6469676974732e", "diabetes": "6c6561726e696e672d6469616265742e"}
+"""This module's data root has fixed disguise keys (the hex of "learning-digits." and
+"learning-diabet."; drawn once, not chosen among others): the secret disguise shapes the prompts
+and so the tokenizer, the warm model and every run, and a fresh key per session made each CI run
+a new, unreproducible experiment. Other keys were measured (the figures above)."""
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's own data root (overrides the session's), its disguise keys DISGUISE_KEYS: the
+    raw data is fetched into a scratch root, copied beside the fixed key, and prepared from there."""
+    import shutil
+
+    from mlagent_env.tasks import get_task
+    from mlagent_env.tasks.data import prepare_task
+    from mlagent_env.tasks.disguise import KEY_FILE
+
+    scratch, root = tmp_path_factory.mktemp("rl-learning-raw"), tmp_path_factory.mktemp("rl-learning-data")
+    for task_id, key in DISGUISE_KEYS.items():
+        prepare_task(get_task(task_id), scratch)
+        raw = root / "raw" / task_id
+        shutil.copytree(scratch / "raw" / task_id, raw)
+        (raw / KEY_FILE).write_text(key + "\n")
+        prepare_task(get_task(task_id), root)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +147,7 @@ def metric_states(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> t
 def choice_model(tmp_path_factory: pytest.TempPathFactory, metric_states: tuple[Path, Any]) -> Path:
     model = warm_choice_model(metric_states[0], tmp_path_factory.mktemp("tiny-choice") / "model")
     for task, logp in choice_logprobs(model, metric_states[0]).items():
-        assert math.exp(logp["good"]) + math.exp(logp["bad"]) > 0.7, (task, logp)  # nearly every reply runs one of the two
+        assert math.exp(logp["good"]) + math.exp(logp["bad"]) > 0.9, (task, logp)  # nearly every reply runs one of the two
     for task, p in good_probability(model, metric_states[0], model).items():
         assert 0.35 < p < 0.65, (task, p)  # and neither is preferred yet
     return model
@@ -167,11 +204,11 @@ def grpo_run(choice_model: Path, metric_states: tuple[Path, Any], data_dir: Path
 
 
 def expected_reward(model: Path, states: Path, tokenizer: Path, rewards: dict[str, dict[str, float]]) -> float:
-    """The policy's exact expected executed reward, over the states: each reply's probability (from
-    the log-probabilities) times its executed reward, every other reply counted as 0 (what a format
-    error or a missing script earns). No sampling noise: the sampled windows of 16 replies a state
-    are too noisy to assert on at this budget (a PPO run whose P(good) went 0.49/0.50 -> 0.79/0.88
-    had its sampled window fall 0.42 -> 0.33)."""
+    """The policy's exact expected executed reward over the states, a lower bound: each of the two
+    replies' probability (from the log-probabilities) times its executed reward, every other reply
+    counted as 0 (a format error or a missing script earns 0; another valid action, such as List
+    Files, would earn 0.5, and another spelling of a choice its reward: neither is counted). No
+    sampling noise, unlike the sampled windows of 16 replies a state."""
     logp = choice_logprobs(model, states, tokenizer)
     return sum(math.exp(logp[t][c]) * rewards[t][c] for t in TARGETS for c in ("good", "bad")) / len(TARGETS)
 
@@ -195,6 +232,9 @@ def outcome(name: str, out: Path, model: Path, states: Path,
     before = good_probability(model, states, model)
     after = good_probability(out / "final", states, model)
     curve = learning_curve(out)
+    final = choice_logprobs(out / "final", states, model)
+    for task in TARGETS:  # the share of the policy's replies that are one of the two choices
+        curve[f"choices_{task}"] = math.exp(final[task]["good"]) + math.exp(final[task]["bad"])
     curve["expected_before"] = expected_reward(model, states, model, rewards)
     curve["expected_after"] = expected_reward(out / "final", states, model, rewards)
     figures = {"P(good) before": before, "after": after, "windows": curve}
@@ -202,11 +242,23 @@ def outcome(name: str, out: Path, model: Path, states: Path,
     return before, after, curve
 
 
-def assert_learned(name: str, out: Path, model: Path, states: Path, rewards: dict[str, dict[str, float]]) -> None:
+def expected_metric(p_good: float, metrics: dict[str, float]) -> float:
+    """The metric a policy that runs the better script with probability ``p_good`` (and the worse
+    one otherwise) submits, in expectation."""
+    return p_good * metrics["good"] + (1.0 - p_good) * metrics["bad"]
+
+
+def assert_learned(name: str, out: Path, model: Path, states: Path, rewards: dict[str, dict[str, float]],
+                   metrics: dict[str, dict[str, float]]) -> None:
     before, after, curve = outcome(name, out, model, states, rewards)
-    for task in TARGETS:  # in every state: the credit went to the right state's reply, so the metric
-        # the policy submits moves the right way (accuracy up for digits, MAE down for diabetes)
+    for task in TARGETS:  # in every state: the credit went to the right state's reply
         assert after[task] > before[task] + PROB_MARGIN, (task, before, after)
+        assert curve[f"choices_{task}"] > FORMAT_FLOOR, (task, curve)  # and the reply format held
+    # so the metric the policy submits moves the right way: accuracy up for digits, MAE down for diabetes
+    digits = [expected_metric(p["digits"], metrics["digits"]) for p in (before, after)]
+    diabetes = [expected_metric(p["diabetes"], metrics["diabetes"]) for p in (before, after)]
+    print(name, f"expected accuracy {digits[0]:.4f} -> {digits[1]:.4f}, MAE {diabetes[0]:.2f} -> {diabetes[1]:.2f}")
+    assert digits[1] > digits[0] and diabetes[1] < diabetes[0], (digits, diabetes)
     assert curve["expected_after"] > curve["expected_before"] + REWARD_MARGIN, curve
     # and the rewards the run itself executed rose over its steps (sign only: a window is 16 replies a state)
     assert curve["last_reward"] > curve["first_reward"], curve
@@ -215,7 +267,7 @@ def assert_learned(name: str, out: Path, model: Path, states: Path, rewards: dic
 def test_grpo_raises_the_executed_reward_and_the_metric_in_every_state(grpo_run: Path, choice_model: Path,
                                                                        metric_states: tuple[Path, Any],
                                                                        rewards: dict[str, dict[str, float]]) -> None:
-    assert_learned("GRPO", grpo_run, choice_model, metric_states[0], rewards)
+    assert_learned("GRPO", grpo_run, choice_model, metric_states[0], rewards, metric_states[1])
 
 
 def test_ppo_raises_the_executed_reward_and_the_metric_in_every_state(choice_model: Path,
@@ -223,7 +275,7 @@ def test_ppo_raises_the_executed_reward_and_the_metric_in_every_state(choice_mod
                                                                       data_dir: Path, tmp_path: Path,
                                                                       rewards: dict[str, dict[str, float]]) -> None:
     out = train(rl_config("ppo", choice_model, metric_states[0], data_dir, tmp_path / "ppo"))
-    assert_learned("PPO", out, choice_model, metric_states[0], rewards)
+    assert_learned("PPO", out, choice_model, metric_states[0], rewards, metric_states[1])
 
 
 def test_grpo_with_rewards_shuffled_within_each_batch_does_not_learn(grpo_run: Path, choice_model: Path,
