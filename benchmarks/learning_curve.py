@@ -4,7 +4,7 @@ tasks, for the base model, after SFT, and along step-wise GRPO and episode-wise 
 CPU-hours spent training.
 
     python benchmarks/learning_curve.py --profile quick            # minutes: develop, smoke-check
-    python benchmarks/learning_curve.py --profile full             # the intended run (length not measured yet)
+    python benchmarks/learning_curve.py --profile full             # the intended run: 72 wall-min on 2 cores (--threads 1)
     python benchmarks/learning_curve.py --profile quick --sandbox local --allow_readable_answers true
 
 Stages, each one command of the project's CLIs (run as a child process, its output shown and kept
@@ -25,7 +25,8 @@ under ``logs/``):
 Every evaluation plays every held-in and held-out task ``eval_runs`` times. The stage settings that
 are not the benchmark's own (learning rates, LoRA, group size, ...) come from the SmolLM2 configs
 ``examples/configs/smollm2_{sft,grpo,ppo,eval}.yaml`` (``sft_config`` etc. pick others); the benchmark sets models,
-data, folders, budgets and the sandbox with ``--set``. Rewards are executed for real: every reply of
+data, folders, budgets, the sandbox and the RL reply length (``max_completion_length`` = ``eval_max_new_tokens``:
+RL replies are cut where evaluation replies are) with ``--set``. Rewards are executed for real: every reply of
 RL and every evaluation step runs in the chosen sandbox (``bwrap`` by default; plain ``local`` needs
 ``allow_readable_answers`` and the output says so).
 
@@ -72,9 +73,14 @@ PROFILES: dict[str, dict[str, Any]] = {
     # a smoke check of every stage with a reduced budget (measured: see benchmarks/results/), not a result
     "quick": dict(expert_episodes=1, eval_runs=1, eval_max_steps=3, eval_max_new_tokens=64, sft_max_steps=10,
                   rl_replies=8, rl_evals=1, ppo_episode_steps=2),
-    # the intended run; its length on a quiet 2-core machine has not been measured (README, learning curve)
-    "full": dict(expert_episodes=4, eval_runs=1, eval_max_steps=5, eval_max_new_tokens=192, sft_max_steps=30,
-                 rl_replies=32, rl_evals=2, ppo_episode_steps=4),
+    # the intended run, sized from measurements to the issue's ~90 minutes: 72 wall-min (70 CPU-min) on this
+    # 2-core machine with --threads 1 and bwrap (benchmarks/results/learning_curve_full.md). Measured costs: an
+    # evaluation step ~20 CPU-s (a ~1.8-2.1k-token prompt's prefill ~10 s, then ~0.14 s a token), an SFT step of 2
+    # examples (~2.6k tokens each) ~140 CPU-s. 160 tokens hold the expert's first replies (List Files ~105, Inspect
+    # Script Lines ~145 tokens; Execute Script ~170, edits 400-800 do not fit), so 2 evaluation steps: too few to
+    # reach a submission, avg@K stays the starter's unless a first reply submits.
+    "full": dict(expert_episodes=2, eval_runs=1, eval_max_steps=2, eval_max_new_tokens=160, sft_max_steps=6,
+                 rl_replies=8, rl_evals=1, ppo_episode_steps=2),
 }
 
 
@@ -87,7 +93,7 @@ class CurveConfig:
     """Options of ``benchmarks/learning_curve.py``; a budget left unset takes the profile's value."""
 
     profile: Literal["quick", "full"] = option("quick", "quick: a reduced smoke check of every stage | full: the "
-                                               "intended run (its length on a quiet 2-core CPU not measured yet)")
+                                               "intended run (measured: 72 wall-min on 2 cores with --threads 1)")
     output_dir: str = option("runs/learning_curve", "the output folder (models, logs, every stage); running again resumes there")
     results_dir: str | None = option("benchmarks/results", "where the table and plot are copied as learning_curve_<profile>.{md,json,png} "
                                      "(None: not copied)")
@@ -109,14 +115,14 @@ class CurveConfig:
                                           "the output says so")
     threads: int | None = option(None, "CPU threads of every stage's torch (OMP_NUM_THREADS); None: torch's default. "
                                  "On a machine shared with other work, 1 wastes less CPU time on contention")
-    expert_episodes: int | None = option(None, "stage 0: expert episodes per held-in task (quick 1, full 4)")
+    expert_episodes: int | None = option(None, "stage 0: expert episodes per held-in task (quick 1, full 2)")
     eval_runs: int | None = option(None, "K: evaluation episodes per task (quick 1, full 1)")
-    eval_max_steps: int | None = option(None, "step budget of an evaluation episode (quick 3, full 5)")
-    eval_max_new_tokens: int | None = option(None, "most tokens of one evaluation reply (quick 64, full 192)")
-    sft_max_steps: int | None = option(None, "SFT optimizer steps (quick 10, full 30)")
-    rl_replies: int | None = option(None, "the RL budget: executed replies of each RL run (quick 8, full 32)")
-    rl_evals: int | None = option(None, "evaluations along each RL run, the last at its end (quick 1, full 2)")
-    ppo_episode_steps: int | None = option(None, "step budget of an episode of episode-wise PPO (quick 2, full 4)")
+    eval_max_steps: int | None = option(None, "step budget of an evaluation episode (quick 3, full 2)")
+    eval_max_new_tokens: int | None = option(None, "most tokens of one evaluation reply (quick 64, full 160)")
+    sft_max_steps: int | None = option(None, "SFT optimizer steps (quick 10, full 6)")
+    rl_replies: int | None = option(None, "the RL budget: executed replies of each RL run (quick 8, full 8)")
+    rl_evals: int | None = option(None, "evaluations along each RL run, the last at its end (quick 1, full 1)")
+    ppo_episode_steps: int | None = option(None, "step budget of an episode of episode-wise PPO (quick 2, full 2)")
 
 
 @dataclass
@@ -236,7 +242,8 @@ def plan(cfg: CurveConfig, b: Budget, out: Path, base_model: Path) -> list[Stage
             stages.append(Stage(f"{algo}-{step}", "train", train_cli(
                 "rl", "--algo", algo, "--config", config,
                 *sets(model_name_or_path=sft_final, trajectories=trajectories, tasks=held_in,
-                      output_dir=out / algo, max_steps=step, save_steps=math.gcd(*steps), resume="auto", **extra,
+                      output_dir=out / algo, max_steps=step, save_steps=math.gcd(*steps), resume="auto",
+                      max_completion_length=b.eval_max_new_tokens, **extra,
                       **sandbox))))
             stages.append(evaluate(f"{algo}-{step}", out / algo / "final"))
     return stages
@@ -479,7 +486,8 @@ def plot_curve(points: list[dict[str, Any]], path: Path, title: str) -> None:
             else:
                 ax.axhline(0, color="grey", linestyle=":", linewidth=1)  # the starter's score
                 if not any(p[group][key] is not None for p in points):
-                    ax.text(0.5, 0.5, "n/a: no run submitted", transform=ax.transAxes, ha="center", color="grey")
+                    ax.set_ylim(-10, 10)  # around the starter's 0, not matplotlib's empty 0..1
+                    ax.text(0.5, 0.65, "n/a: no run submitted", transform=ax.transAxes, ha="center", color="grey")
             ax.set_title(f"{group.replace('_', '-')}: {label.split(' (')[0]}")
             ax.set_ylabel(label)
             if row == 1:
