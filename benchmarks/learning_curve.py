@@ -3,7 +3,7 @@ valid-action rate and avg@K (mean relative gain over tasks) on the held-in and h
 tasks, for the base model, after SFT, and along step-wise GRPO and episode-wise PPO, against the
 CPU-hours spent training.
 
-    python benchmarks/learning_curve.py --profile quick            # minutes: develop, smoke-check
+    python benchmarks/learning_curve.py --profile quick            # a smoke check (SmolLM2: ~30 min, estimated)
     python benchmarks/learning_curve.py --profile full             # the intended run: 72 wall-min on 2 cores (--threads 1)
     python benchmarks/learning_curve.py --profile quick --sandbox local --allow_readable_answers true
 
@@ -70,9 +70,10 @@ CONFIGS = REPO / "examples" / "configs"
 CGROUP_CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 PROFILES: dict[str, dict[str, Any]] = {
-    # a smoke check of every stage with a reduced budget (measured: see benchmarks/results/), not a result
-    "quick": dict(expert_episodes=1, eval_runs=1, eval_max_steps=3, eval_max_new_tokens=64, sft_max_steps=10,
-                  rl_replies=8, rl_evals=1, ppo_episode_steps=2),
+    # a smoke check of every stage, not a result: at most the full profile's numbers everywhere; with SmolLM2
+    # about half an hour by the full run's measured costs (an estimate: this profile was not run with it)
+    "quick": dict(expert_episodes=1, eval_runs=1, eval_max_steps=1, eval_max_new_tokens=64, sft_max_steps=2,
+                  rl_replies=4, rl_evals=1, ppo_episode_steps=1),
     # the intended run, sized from measurements to the issue's ~90 minutes: 72 wall-min (70 CPU-min) on this
     # 2-core machine with --threads 1 and bwrap (benchmarks/results/learning_curve_full.md). Measured costs: an
     # evaluation step ~20 CPU-s (a ~1.8-2.1k-token prompt's prefill ~10 s, then ~0.14 s a token), an SFT step of 2
@@ -117,12 +118,12 @@ class CurveConfig:
                                  "On a machine shared with other work, 1 wastes less CPU time on contention")
     expert_episodes: int | None = option(None, "stage 0: expert episodes per held-in task (quick 1, full 2)")
     eval_runs: int | None = option(None, "K: evaluation episodes per task (quick 1, full 1)")
-    eval_max_steps: int | None = option(None, "step budget of an evaluation episode (quick 3, full 2)")
+    eval_max_steps: int | None = option(None, "step budget of an evaluation episode (quick 1, full 2)")
     eval_max_new_tokens: int | None = option(None, "most tokens of one evaluation reply (quick 64, full 160)")
-    sft_max_steps: int | None = option(None, "SFT optimizer steps (quick 10, full 6)")
-    rl_replies: int | None = option(None, "the RL budget: executed replies of each RL run (quick 8, full 8)")
+    sft_max_steps: int | None = option(None, "SFT optimizer steps (quick 2, full 6)")
+    rl_replies: int | None = option(None, "the RL budget: executed replies of each RL run (quick 4, full 8)")
     rl_evals: int | None = option(None, "evaluations along each RL run, the last at its end (quick 1, full 1)")
-    ppo_episode_steps: int | None = option(None, "step budget of an episode of episode-wise PPO (quick 2, full 2)")
+    ppo_episode_steps: int | None = option(None, "step budget of an episode of episode-wise PPO (quick 1, full 2)")
 
 
 @dataclass
