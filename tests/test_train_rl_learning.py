@@ -146,9 +146,10 @@ def metric_states(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> t
 @pytest.fixture(scope="module")
 def choice_model(tmp_path_factory: pytest.TempPathFactory, metric_states: tuple[Path, Any]) -> Path:
     model = warm_choice_model(metric_states[0], tmp_path_factory.mktemp("tiny-choice") / "model")
-    for task, logp in choice_logprobs(model, metric_states[0]).items():
+    logps = choice_logprobs(model, metric_states[0])
+    for task, logp in logps.items():
         assert math.exp(logp["good"]) + math.exp(logp["bad"]) > 0.9, (task, logp)  # nearly every reply runs one of the two
-    for task, p in good_probability(model, metric_states[0], model).items():
+    for task, p in good_probability(logps).items():
         assert 0.35 < p < 0.65, (task, p)  # and neither is preferred yet
     return model
 
@@ -171,10 +172,10 @@ def rl_config(algo: str, model: Path, states: Path, data_dir: Path, out: Path, *
     return (GRPOStageConfig if algo == "grpo" else PPOStageConfig)(**common)
 
 
-def good_probability(model: Path, states: Path, tokenizer: Path) -> dict[str, float]:
-    """Per task, the policy's probability of the better script's reply between its state's two."""
-    return {task: 1.0 / (1.0 + math.exp(logp["bad"] - logp["good"]))
-            for task, logp in choice_logprobs(model, states, tokenizer).items()}
+def good_probability(logps: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Per task, the policy's probability of the better script's reply between its state's two, from
+    the replies' log-probabilities (:func:`choice_logprobs`)."""
+    return {task: 1.0 / (1.0 + math.exp(logp["bad"] - logp["good"])) for task, logp in logps.items()}
 
 
 def learning_curve(out: Path) -> dict[str, float]:
@@ -203,14 +204,13 @@ def grpo_run(choice_model: Path, metric_states: tuple[Path, Any], data_dir: Path
     return train(rl_config("grpo", choice_model, metric_states[0], data_dir, out))
 
 
-def expected_reward(model: Path, states: Path, tokenizer: Path, rewards: dict[str, dict[str, float]]) -> float:
+def expected_reward(logps: dict[str, dict[str, float]], rewards: dict[str, dict[str, float]]) -> float:
     """The policy's exact expected executed reward over the states, a lower bound: each of the two
     replies' probability (from the log-probabilities) times its executed reward, every other reply
     counted as 0 (a format error or a missing script earns 0; another valid action, such as List
     Files, would earn 0.5, and another spelling of a choice its reward: neither is counted). No
     sampling noise, unlike the sampled windows of 16 replies a state."""
-    logp = choice_logprobs(model, states, tokenizer)
-    return sum(math.exp(logp[t][c]) * rewards[t][c] for t in TARGETS for c in ("good", "bad")) / len(TARGETS)
+    return sum(math.exp(logps[t][c]) * rewards[t][c] for t in TARGETS for c in ("good", "bad")) / len(TARGETS)
 
 
 @pytest.fixture(scope="module")
@@ -229,14 +229,13 @@ def outcome(name: str, out: Path, model: Path, states: Path,
     """The better script's probability per state before and after a run (``out/final``), the
     policy's expected executed reward before and after (``expected_before``/``expected_after`` in
     the curve) and the run's sampled windows, printed under ``name`` (the figures of the closing note)."""
-    before = good_probability(model, states, model)
-    after = good_probability(out / "final", states, model)
+    start, final = choice_logprobs(model, states), choice_logprobs(out / "final", states, model)
+    before, after = good_probability(start), good_probability(final)
     curve = learning_curve(out)
-    final = choice_logprobs(out / "final", states, model)
     for task in TARGETS:  # the share of the policy's replies that are one of the two choices
         curve[f"choices_{task}"] = math.exp(final[task]["good"]) + math.exp(final[task]["bad"])
-    curve["expected_before"] = expected_reward(model, states, model, rewards)
-    curve["expected_after"] = expected_reward(out / "final", states, model, rewards)
+    curve["expected_before"] = expected_reward(start, rewards)
+    curve["expected_after"] = expected_reward(final, rewards)
     figures = {"P(good) before": before, "after": after, "windows": curve}
     print(name, json.dumps({k: {n: round(v, 3) for n, v in d.items()} for k, d in figures.items()}))
     return before, after, curve
