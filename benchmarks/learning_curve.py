@@ -63,6 +63,7 @@ from typing import Any, Literal
 
 from mlagent_env.config import add_config_arguments, config_from_args, option
 from mlagent_env.errors import MLAgentError
+from mlagent_env.prompt import PromptStyle
 from mlagent_env.sandbox import SandboxKind, sandbox_option
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,18 +71,15 @@ CONFIGS = REPO / "examples" / "configs"
 CGROUP_CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 PROFILES: dict[str, dict[str, Any]] = {
-    # a smoke check of every stage, not a result: at most the full profile's numbers everywhere; with SmolLM2
-    # about half an hour by the full run's measured costs (an estimate: this profile was not run with it)
-    "quick": dict(expert_episodes=1, eval_runs=1, eval_max_steps=1, eval_max_new_tokens=64, sft_max_steps=2,
+    # a smoke check of every stage, not a result: at most the full profile's numbers everywhere
+    "quick": dict(expert_episodes=1, eval_runs=1, eval_max_steps=2, eval_max_new_tokens=64, sft_max_steps=4,
                   rl_replies=4, rl_evals=1, ppo_episode_steps=1),
-    # the intended run, sized from measurements to the issue's ~90 minutes: 72 wall-min (70 CPU-min) on this
-    # 2-core machine with --threads 1 and bwrap (benchmarks/results/learning_curve_full.md). Measured costs: an
-    # evaluation step ~20 CPU-s (a ~1.8-2.1k-token prompt's prefill ~10 s, then ~0.14 s a token), an SFT step of 2
-    # examples (~2.6k tokens each) ~140 CPU-s. 160 tokens hold the expert's first replies (List Files ~105, Inspect
-    # Script Lines ~145 tokens; Execute Script ~170, edits 400-800 do not fit), so 2 evaluation steps: too few to
-    # reach a submission, avg@K stays the starter's unless a first reply submits.
-    "full": dict(expert_episodes=2, eval_runs=1, eval_max_steps=2, eval_max_new_tokens=160, sft_max_steps=6,
-                 rl_replies=8, rl_evals=1, ppo_episode_steps=2),
+    # the intended run on the reduced problem (compact prompts, a history of 1 step, SFT on the replies that fit in
+    # eval_max_new_tokens), sized to the issue's ~90 minutes on this 2-core machine with --threads 1 and bwrap
+    # (benchmarks/results/learning_curve_full.md). With the full prompt it was 72 wall-min for 6 SFT steps and
+    # 0% valid actions everywhere: ~2-3k-token prompts made an SFT step of 2 examples ~140 CPU-s.
+    "full": dict(expert_episodes=2, eval_runs=1, eval_max_steps=4, eval_max_new_tokens=160, sft_max_steps=30,
+                 rl_replies=16, rl_evals=2, ppo_episode_steps=2),
 }
 
 
@@ -114,6 +112,10 @@ class CurveConfig:
     sandbox: SandboxKind = sandbox_option("bwrap")
     allow_readable_answers: bool = option(False, "needed with sandbox=local (agent code could read the answers); "
                                           "the output says so")
+    prompt_style: PromptStyle = option("compact", "the prompt of every stage (expert data, SFT, RL, evaluation): "
+                                       "compact (the reduced problem a 135M model can be taught on a CPU budget) | full")
+    history_window: int = option(1, "past steps in every stage's prompts (the expert's, RL's and evaluation's)",
+                                 minimum=0)
     threads: int | None = option(None, "CPU threads of every stage's torch (OMP_NUM_THREADS); None: torch's default. "
                                  "On a machine shared with other work, 1 wastes less CPU time on contention")
     expert_episodes: int | None = option(None, "stage 0: expert episodes per held-in task (quick 1, full 2)")
@@ -210,17 +212,19 @@ def plan(cfg: CurveConfig, b: Budget, out: Path, base_model: Path) -> list[Stage
     held_in, held_out = resolve_tasks(cfg.held_in), resolve_tasks(cfg.held_out)
     both = held_in + [t for t in held_out if t not in held_in]
     sandbox = dict(sandbox=cfg.sandbox, allow_readable_answers=cfg.allow_readable_answers)
+    prompts = dict(prompt_style=cfg.prompt_style, history_window=cfg.history_window)  # one prompt everywhere
     stages: list[Stage] = []
     trajectories = [str(Path(t).resolve()) for t in cfg.trajectories]
     if not trajectories:
         if cfg.explore_config:
             argv = train_cli("explore", "--config", cfg.explore_config,
                              *sets(tasks=held_in, episodes_per_task=b.expert_episodes, output_dir=out / "expert",
-                                   **sandbox))
+                                   **prompts, **sandbox))
             trajectories = [str(out / "expert" / "expert" / "trajectories")]
         else:
             argv = [sys.executable, "-m", "mlagent_env.cli", "bench", "--policy", "scripted",
-                    *sets(tasks=held_in, runs=b.expert_episodes, max_steps=30, output_dir=out / "expert", **sandbox)]
+                    *sets(tasks=held_in, runs=b.expert_episodes, max_steps=30, output_dir=out / "expert", **sandbox),
+                    "--env_kwargs", json.dumps(prompts)]
             trajectories = [str(out / "expert" / "trajectories")]
         stages.append(Stage("expert", "data", argv))
 
@@ -228,14 +232,15 @@ def plan(cfg: CurveConfig, b: Budget, out: Path, base_model: Path) -> list[Stage
         return Stage(f"eval-{point}", "eval", train_cli(
             "eval", "--config", cfg.eval_config,
             *sets(model=model, tasks=both, runs=b.eval_runs, max_steps=b.eval_max_steps,
-                  max_new_tokens=b.eval_max_new_tokens, output_dir=out / "eval" / point, **sandbox)), point=point)
+                  max_new_tokens=b.eval_max_new_tokens, output_dir=out / "eval" / point, **prompts, **sandbox)),
+            point=point)
 
     stages.append(evaluate("base", base_model))
     sft_final = out / "sft" / "final"
     stages.append(Stage("sft", "train", train_cli(
         "sft", "--config", cfg.sft_config,
         *sets(model_name_or_path=base_model, trajectories=trajectories, output_dir=out / "sft",
-              max_steps=b.sft_max_steps))))
+              max_steps=b.sft_max_steps, max_reply_length=b.eval_max_new_tokens))))
     stages.append(evaluate("sft", sft_final))
     for algo, steps, config in (("grpo", b.grpo_steps, cfg.grpo_config), ("ppo", b.ppo_iterations, cfg.ppo_config)):
         extra = dict(episode_max_steps=b.ppo_episode_steps) if algo == "ppo" else {}
@@ -245,7 +250,7 @@ def plan(cfg: CurveConfig, b: Budget, out: Path, base_model: Path) -> list[Stage
                 *sets(model_name_or_path=sft_final, trajectories=trajectories, tasks=held_in,
                       output_dir=out / algo, max_steps=step, save_steps=math.gcd(*steps), resume="auto",
                       max_completion_length=b.eval_max_new_tokens, **extra,
-                      **sandbox))))
+                      **prompts, **sandbox))))
             stages.append(evaluate(f"{algo}-{step}", out / algo / "final"))
     return stages
 

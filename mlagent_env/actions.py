@@ -54,9 +54,11 @@ class Action(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "arguments": self.arguments()}
 
-    def to_reply(self) -> str:
-        """This action in the MLAgentBench reply format (used by scripted agents and tests)."""
-        return f"Action: {self.name}\nAction Input: {json.dumps(self.arguments(), indent=4)}"
+    def to_reply(self, style: str = "full") -> str:
+        """This action as a bare reply (used by scripted agents and tests): an Action line and the Action
+        Input, indented (the ``full`` prompt style) or on one line (``compact``)."""
+        args = json.dumps(self.arguments(), indent=4 if style == "full" else None)
+        return f"Action: {self.name}\nAction Input: {args}"
 
 
 class ListFiles(Action):
@@ -235,9 +237,20 @@ def tool_description(cls: type[Action]) -> str:
     )
 
 
-def tool_descriptions(actions: Iterable[type[Action]]) -> str:
-    """The tool section of the prompt, generated from the action models."""
-    return "\n".join(tool_description(cls) for cls in actions)
+def compact_tool_description(cls: type[Action]) -> str:
+    """One line: the name, an example input (defaults, ``<field>`` for the rest) and the first sentence of the doc."""
+    example = {name: (f.default if not f.is_required() else 1 if f.annotation is int else f"<{name}>")
+               for name, f in cls.model_fields.items()}
+    doc = " ".join((cls.__doc__ or "").split())
+    first = doc.split(". ")[0].rstrip(".")
+    return f"- {cls.name} {json.dumps(example, ensure_ascii=False)}: {first}."
+
+
+def tool_descriptions(actions: Iterable[type[Action]], style: str = "full") -> str:
+    """The tool section of the prompt, generated from the action models: usage blocks (``full``) or a
+    line per tool (``compact``)."""
+    describe = compact_tool_description if style == "compact" else tool_description
+    return "\n".join(describe(cls) for cls in actions)
 
 
 def tool_schemas(actions: Iterable[type[Action]]) -> list[dict[str, Any]]:

@@ -33,7 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlagent_env import actions as A
 from mlagent_env.errors import InvalidSubmission, SandboxError
 from mlagent_env.llm import TextLLM
-from mlagent_env.prompt import HistoryItem, PromptContext, render_messages, render_prompt
+from mlagent_env.prompt import (
+    OBSERVATION_LIMIT,
+    PROMPT_STYLES,
+    HistoryItem,
+    PromptContext,
+    PromptStyle,
+    render_messages,
+    render_prompt,
+)
 from mlagent_env.reward import RewardConfig, RewardKind, flat_reward, metric_reward, task_alpha
 from mlagent_env.sandbox import DATA_DIR_NAME, Sandbox, SandboxSpec, make_sandbox
 from mlagent_env.sandbox.base import DirListing
@@ -102,6 +110,7 @@ class MLAgentEnv(gym.Env[str, str]):
         reward_config: RewardConfig | dict[str, Any] | None = None,
         data_dir: str | Path | None = None,
         history_window: int = 3,
+        prompt_style: PromptStyle = "full",
         llm: TextLLM | None = None,
         auto_prepare: bool = True,
         memory_mb: int | None = None,
@@ -131,6 +140,9 @@ class MLAgentEnv(gym.Env[str, str]):
         self.alpha = task_alpha(self.reward_scale.value, self.reward_config)
         self.data_dir = data_dir
         self.history_window = history_window
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, not {prompt_style!r}")
+        self.prompt_style: PromptStyle = prompt_style
         self.llm = llm
         self.auto_prepare = auto_prepare
         self.limits = dict(
@@ -146,7 +158,7 @@ class MLAgentEnv(gym.Env[str, str]):
         self.render_mode = render_mode
         self.action_space = spaces.Text(max_length=MAX_TEXT, min_length=0, charset=CHARSET)
         self.observation_space = spaces.Text(max_length=MAX_TEXT, min_length=0, charset=CHARSET)
-        self._tools_text = A.tool_descriptions(A.available_actions(has_llm=llm is not None))
+        self._tools_text = A.tool_descriptions(A.available_actions(has_llm=llm is not None), prompt_style)
 
         self._sandbox: Sandbox | None = None
         self._tools: ToolExecutor | None = None
@@ -320,14 +332,18 @@ class MLAgentEnv(gym.Env[str, str]):
             time_left_s=max(self.time_limit_s - self._elapsed, 0.0),
             history=list(self._history),
             ideas=list(self._ideas),
+            observation_limit=OBSERVATION_LIMIT[self.prompt_style],
+            style=self.prompt_style,
         )
 
     def _next_prompt(self) -> dict[str, Any]:
-        """``prompt`` and ``messages`` for the next step, as the info dicts carry them."""
+        """``prompt``, ``messages`` and ``prompt_style`` (the reply format asked for) for the next step, as
+        the info dicts carry them."""
         ctx = self.prompt_context()
         return {
             "prompt": sanitize_text(render_prompt(ctx)),
             "messages": [dict(m, content=sanitize_text(m["content"])) for m in render_messages(ctx)],
+            "prompt_style": self.prompt_style,
         }
 
     def _workspace_listing(self) -> DirListing:

@@ -11,12 +11,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from mlagent_env.config import option
 from mlagent_env.sandbox.base import DirEntry, truncate_text
 from mlagent_env.sandbox.listing import shown_path
 
 PROMPT_VERSION = 1
+
+PromptStyle = Literal["full", "compact"]
+PROMPT_STYLES: tuple[str, ...] = ("full", "compact")
+PROMPT_STYLE_HELP = ("the prompt: full (MLAgentBench's: tools with usage blocks, Reflection ... Action Input replies) | "
+                     "compact (for small models: a line per tool, replies of just Action and Action Input, observations "
+                     "in the history cut at 1,500 characters)")
+OBSERVATION_LIMIT: dict[str, int] = {"full": 3000, "compact": 1500}
+"""Characters of a past observation the prompt shows, per style."""
+
+
+def prompt_style_option() -> Any:
+    """The ``prompt_style`` field of a command's config (the env's ``prompt_style``). Trajectories, RL
+    states and evaluations of one model must share it: the policy learns the reply format it asks for."""
+    return option("full", PROMPT_STYLE_HELP)
+
+
+def history_window_option() -> Any:
+    """The ``history_window`` field of a command's config (the env's ``history_window``)."""
+    return option(3, "past steps shown in each prompt (fewer: shorter prompts for small models)", minimum=0)
 
 SYSTEM_INTRO = (
     "You are a helpful research assistant working on a machine-learning engineering task. "
@@ -62,7 +82,8 @@ class HistoryItem:
 
 @dataclass(frozen=True)
 class PromptContext:
-    """Everything a prompt shows. ``history`` is already the window (the last k steps)."""
+    """Everything a prompt shows. ``history`` is already the window (the last k steps). ``style``
+    picks the system part and the reply format (``tools`` must be rendered in the same style)."""
 
     research_problem: str
     tools: str
@@ -76,6 +97,7 @@ class PromptContext:
     listing_limit: int = 50
     workspace_truncated: bool = False
     """The listing stopped at its entry or depth cap: more files exist than ``workspace`` holds."""
+    style: PromptStyle = "full"
 
 
 def render_workspace(entries: list[DirEntry], limit: int, truncated: bool = False) -> str:
@@ -97,18 +119,32 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def render_history_item(item: HistoryItem, observation_limit: int) -> str:
+def render_history_item(item: HistoryItem, observation_limit: int, style: PromptStyle = "full") -> str:
     obs, _ = truncate_text(item.observation, observation_limit)
     if item.action is None:
         reply, _ = truncate_text(item.reply, 500)
         head = f"Step {item.step}: (invalid reply)\n{reply}"
-    else:
-        args = json.dumps(item.action.get("arguments", {}), indent=4, ensure_ascii=False)
+    else:  # the Action Input as the style's replies write it: indented (full) or on one line (compact)
+        args = json.dumps(item.action.get("arguments", {}), indent=4 if style == "full" else None, ensure_ascii=False)
         head = f"Step {item.step}:\nAction: {item.action['name']}\nAction Input: {args}"
     return f"{head}\nObservation:\n```\n{obs}\n```"
 
 
+COMPACT_INTRO = "You solve a machine-learning engineering task in a workspace with these tools:\n"
+
+COMPACT_INSTRUCTIONS = """\
+Run the starter script first to measure it (it writes the submission file), then improve the script and run it again.
+Do not look for the test answers: they are not in the workspace. End with Final Answer: the submission is then graded."""
+
+COMPACT_FORMAT = """\
+Reply with exactly two lines and nothing else: the name of one tool, and its input as one JSON object. For example:
+Action: List Files
+Action Input: {"dir_path": "."}"""
+
+
 def render_system(ctx: PromptContext) -> str:
+    if ctx.style == "compact":
+        return COMPACT_INTRO + ctx.tools + "\n\n" + COMPACT_INSTRUCTIONS + "\n\n" + COMPACT_FORMAT
     return SYSTEM_INTRO + ctx.tools + "\n\n" + INSTRUCTIONS + "\n\n" + RESPONSE_FORMAT
 
 
@@ -127,7 +163,7 @@ def render_user(ctx: PromptContext) -> str:
     if ctx.history:
         parts.append(
             "Your most recent steps:\n\n"
-            + "\n\n".join(render_history_item(h, ctx.observation_limit) for h in ctx.history)
+            + "\n\n".join(render_history_item(h, ctx.observation_limit, ctx.style) for h in ctx.history)
         )
     else:
         parts.append("You have not taken any step yet.")

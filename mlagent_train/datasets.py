@@ -41,6 +41,7 @@ class BuildStats:
     train_episodes: int = 0
     validation_episodes: int = 0
     overlong: int = 0
+    long_reply: int = 0
     by_task: dict[str, int] = field(default_factory=dict)
 
 
@@ -173,15 +174,22 @@ def tokenize_example(tokenizer: Any, messages: list[dict[str, str]]) -> dict[str
     return {"input_ids": full_ids, "labels": labels}
 
 
-def tokenize_sft(dataset: Any, tokenizer: Any, max_length: int | None = None, stats: BuildStats | None = None) -> Any:
+def tokenize_sft(dataset: Any, tokenizer: Any, max_length: int | None = None, stats: BuildStats | None = None,
+                 max_reply_length: int | None = None) -> Any:
     """Tokenize a ``datasets.Dataset`` of ``messages`` (see :func:`tokenize_example`). Examples
-    longer than ``max_length`` tokens are dropped (truncating would cut the reply)."""
+    longer than ``max_length`` tokens are dropped (truncating would cut the reply), and so are those
+    whose reply (the labelled tokens, end of turn included) is longer than ``max_reply_length``."""
     tokenized = dataset.map(lambda ex: tokenize_example(tokenizer, ex["messages"]), desc="tokenizing")
     if max_length is not None:
         before = len(tokenized)
         tokenized = tokenized.filter(lambda ex: len(ex["input_ids"]) <= max_length)
         if stats is not None:
             stats.overlong += before - len(tokenized)
+    if max_reply_length is not None:
+        before = len(tokenized)
+        tokenized = tokenized.filter(lambda ex: sum(label != -100 for label in ex["labels"]) <= max_reply_length)
+        if stats is not None:
+            stats.long_reply += before - len(tokenized)
     return tokenized
 
 

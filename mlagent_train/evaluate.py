@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagent_env.errors import MLAgentError
+from mlagent_env.prompt import PromptStyle, history_window_option, prompt_style_option
 from mlagent_env.readable_answers import OPT_IN_HELP
 from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_train.config import option
@@ -43,6 +44,8 @@ class EvalConfig:
     tasks: list[str] = option(["held-out"], "task ids and/or groups (held-out, held-in, offline-held-out, offline-held-in, offline)")
     runs: int = option(8, "episodes per task (avg@K, best@K)", minimum=1)
     max_steps: int = option(30, "step budget of an episode", minimum=1)
+    history_window: int = history_window_option()
+    prompt_style: PromptStyle = prompt_style_option()
     parallel: int = option(1, "episodes at a time", minimum=1)
     output_dir: str = option("runs/eval", "the benchmark folder (resumable)")
     sandbox: SandboxKind = sandbox_option()
@@ -126,6 +129,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> tuple[list[Any], Path]:
     bench = BenchConfig(tasks=resolve_tasks(cfg.tasks), policy=policy_spec(cfg), runs=cfg.runs, max_steps=cfg.max_steps,
                         parallel=cfg.parallel, seed=cfg.seed, sandbox=cfg.sandbox, data_dir=cfg.data_dir,
                         time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture,
-                        allow_readable_answers=cfg.allow_readable_answers)
+                        allow_readable_answers=cfg.allow_readable_answers,
+                        env_kwargs={"history_window": cfg.history_window, "prompt_style": cfg.prompt_style})
     out = Path(cfg.output_dir)
     return Benchmark(bench, out).run(progress=progress), out

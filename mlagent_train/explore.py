@@ -45,6 +45,7 @@ from mlagent_env.agents.ideas import builtin_ideas
 from mlagent_env.bench import BenchConfig, Benchmark, TaskResult
 from mlagent_env.readable_answers import OPT_IN_HELP, check_readable_answers, env_answers_readable
 from mlagent_env.errors import MLAgentError
+from mlagent_env.prompt import PromptStyle, history_window_option, prompt_style_option
 from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_env.tasks import get_task, resolve_tasks
 from mlagent_train.config import option
@@ -88,8 +89,8 @@ class ExploreConfig:
     min_ideas_per_episode: int = option(1, "fewest kept ideas shown in an episode's first prompt", minimum=0)
     max_ideas_per_episode: int = option(3, "most kept ideas shown in an episode's first prompt", minimum=0)
     max_steps: int = option(30, "step budget of an expert episode", minimum=1)
-    history_window: int = option(3, "past steps shown in each prompt (fewer: shorter prompts for small models)",
-                                 minimum=0)
+    history_window: int = history_window_option()
+    prompt_style: PromptStyle = prompt_style_option()
     parallel: int = option(8, "episodes run at the same time", minimum=1)
     seed: int = option(0, "seed of idea sampling and of the episodes", minimum=0)
     sandbox: SandboxKind = sandbox_option()
@@ -264,7 +265,7 @@ def run_explore(cfg: ExploreConfig, embedder: Embedder | None = None, progress: 
     pools = {t: build_idea_pool(cfg, t, get_embedder, i) for i, t in enumerate(tasks)}
     bench = BenchConfig(
         tasks=tasks, policy=policy, runs=cfg.episodes_per_task, max_steps=cfg.max_steps,
-        env_kwargs={"history_window": cfg.history_window},
+        env_kwargs={"history_window": cfg.history_window, "prompt_style": cfg.prompt_style},
         parallel=cfg.parallel, seed=cfg.seed, sandbox=cfg.sandbox, data_dir=cfg.data_dir,
         time_limit_s=cfg.time_limit_s, exec_timeout_s=cfg.exec_timeout_s, allow_fixture=cfg.allow_fixture,
         allow_readable_answers=cfg.allow_readable_answers,

@@ -69,7 +69,8 @@ def build_executor(cfg: RLConfig) -> Executor:
 
     episode = isinstance(cfg, PPOStageConfig) and cfg.mode == "episode"
     kwargs: dict[str, Any] = dict(sandbox=cfg.sandbox, data_dir=cfg.data_dir, num_sandboxes=cfg.num_sandboxes,
-                                  timeout_s=cfg.rollout_timeout_s, env_max_steps=cfg.episode_max_steps if episode else 1000)
+                                  timeout_s=cfg.rollout_timeout_s, env_max_steps=cfg.episode_max_steps if episode else 1000,
+                                  env_kwargs={"history_window": cfg.history_window, "prompt_style": cfg.prompt_style})
     if cfg.executor == "ray":
         from mlagent_train.ray_executor import RayExecutor  # the ray extra
 

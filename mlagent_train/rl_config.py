@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mlagent_env.errors import MLAgentError
+from mlagent_env.prompt import PROMPT_STYLE_HELP, PromptStyle
 from mlagent_env.readable_answers import OPT_IN_HELP
 from mlagent_env.sandbox import SandboxKind, sandbox_option
 from mlagent_train.config import ConfigError, option
@@ -41,6 +42,9 @@ class RLConfig:
                                       "(e.g. mlagent_sandbox)")
     data_dir: str | None = option(None, "data root (default $MLAGENT_DATA_DIR)")
     num_sandboxes: int = option(8, "replies executed at once (one sandbox each)")
+    history_window: int = option(3, "past steps in the prompts after an executed reply (episode-wise PPO's later "
+                                 "steps); the states' own prompts are the trajectories' (keep both alike)", minimum=0)
+    prompt_style: PromptStyle = option("full", "the prompts after an executed reply, as history_window: " + PROMPT_STYLE_HELP)
     rollout_timeout_s: float | None = option(None, "per-reply limit, counted from the reply's own start; a reply past it is killed and scored corner_case (unset: each task's exec_timeout_s + 60 s; never below exec_timeout_s)")
     allow_readable_answers: bool = option(False, OPT_IN_HELP)
     num_generations: int = option(8, "replies sampled per state (the GRPO group size; PPO samples as many)")

@@ -60,6 +60,9 @@ class SFTStageConfig:
     dedupe: bool = option(True, "keep identical (prompt, reply) examples once")
     val_fraction: float = option(0.02, "fraction of episodes held out for validation (split by episode)")
     max_length: int = option(15000, "longest example in tokens (longer ones are dropped, not truncated)")
+    max_reply_length: int | None = option(None, "longest reply in tokens (longer examples are dropped; None: no limit). "
+                                          "Set it to the evaluation's max_new_tokens to teach only replies the policy "
+                                          "can finish there: a reply cut at that length is an invalid action")
     use_lora: bool = option(False, "train LoRA adapters (peft) instead of all weights; the paper trains all")
     lora_r: int = option(16, "LoRA rank")
     lora_alpha: int = option(32, "LoRA alpha")
@@ -120,15 +123,16 @@ def build_trainer(cfg: SFTStageConfig, stats: BuildStats | None = None) -> tuple
     data = build_sft_dataset(cfg.trajectories, drop_invalid=cfg.drop_invalid, min_reward=cfg.min_reward,
                              dedupe=cfg.dedupe, val_fraction=cfg.val_fraction, seed=cfg.seed, stats=stats)
     keep = ["input_ids", "labels"]
-    train = tokenize_sft(data["train"], tok, cfg.max_length, stats)
+    train = tokenize_sft(data["train"], tok, cfg.max_length, stats, cfg.max_reply_length)
     train = train.remove_columns([c for c in train.column_names if c not in keep])
     val = None
     if len(data["validation"]):
-        val = tokenize_sft(data["validation"], tok, cfg.max_length, stats)
+        val = tokenize_sft(data["validation"], tok, cfg.max_length, stats, cfg.max_reply_length)
         val = val.remove_columns([c for c in val.column_names if c not in keep])
         val = val if len(val) else None
     if len(train) == 0:
-        raise SFTError(f"every training example is longer than max_length={cfg.max_length} tokens")
+        raise SFTError(f"every training example is longer than max_length={cfg.max_length} tokens or has a reply "
+                       f"longer than max_reply_length={cfg.max_reply_length}")
 
     # auto: bf16 weights only under DeepSpeed (which keeps fp32 master weights itself); otherwise
     # fp32 weights with bf16 autocast, so that AdamW does not update bf16 weights directly

@@ -136,8 +136,11 @@ class _Notes:
         return "\n".join(lines)
 
 
-def compose(action: A.Action, reflection: str, plan: str, facts: str, thought: str) -> str:
-    """A reply in the prompt's response format."""
+def compose(action: A.Action, reflection: str, plan: str, facts: str, thought: str, style: str = "full") -> str:
+    """A reply in the prompt's response format: Reflection ... Action Input (``full``), or only the
+    Action and its one-line Action Input (``compact``, which asks for nothing else)."""
+    if style == "compact":
+        return action.to_reply("compact")
     return (f"Reflection: {reflection}\nResearch Plan and Status:\n{plan}\nFact Check: {facts}\nThought: {thought}\n"
             f"Action: {action.name}\nAction Input: {json.dumps(action.arguments(), indent=4, ensure_ascii=False)}")
 
@@ -148,6 +151,7 @@ class ExpertPolicy:
     def __init__(self, extra_tries: int = 4) -> None:
         self.extra_tries = extra_tries
         self._episode: Generator[str, str, None] | None = None
+        self._style = "full"
 
     def reset(self, task_id: str, seed: int | None = None) -> None:
         self._spec: TaskSpec = get_task(task_id).spec
@@ -157,12 +161,13 @@ class ExpertPolicy:
     def act(self, messages: list[dict[str, str]], info: dict[str, Any]) -> str:
         user = messages[-1]["content"] if messages else ""
         if self._episode is None:
+            self._style = str(info.get("prompt_style", "full"))  # the env's reply format
             self._episode = self._play(user)
             return next(self._episode)
         try:
             return self._episode.send(user)
         except StopIteration:
-            return A.FinalAnswer(final_answer="Done.").to_reply()
+            return A.FinalAnswer(final_answer="Done.").to_reply(self._style)
 
     # ------------------------------------------------------------------------------ the episode
 
@@ -174,12 +179,12 @@ class ExpertPolicy:
         except UnsupportedTask:
             kind = None
         ideas = ideas_in_prompt(first) or self._drawn_ideas()
-        user = yield compose(A.ListFiles(dir_path="."), "Nothing has been run yet.", notes.plan(kind, None),
+        user = yield self._say(A.ListFiles(dir_path="."), "Nothing has been run yet.", notes.plan(kind, None),
                              "Nothing is confirmed yet.", "First see what the workspace holds.")
-        user = yield compose(A.InspectScriptLines(script_name=script, start_line_number=1, end_line_number=100),
+        user = yield self._say(A.InspectScriptLines(script_name=script, start_line_number=1, end_line_number=100),
                              "The workspace holds the data folder and the starter script.", notes.plan(kind, None),
                              "The file list is directly confirmed.", f"Read {script} to see its model and validation.")
-        user = yield compose(A.ExecuteScript(script_name=script), f"{script} trains a model and prints a validation score.",
+        user = yield self._say(A.ExecuteScript(script_name=script), f"{script} trains a model and prints a validation score.",
                              notes.plan(kind, None), "The script's content is directly confirmed.",
                              "Run the starter to measure the baseline before changing anything.")
         notes.starter = best = validation_score(last_observation(user))
@@ -203,10 +208,10 @@ class ExpertPolicy:
             edit: A.Action = A.WriteFile(file_name=script, content=new) if current is None else \
                 segment_edit(script, current, new)
             verb = "Rewrite" if current is None else "Edit the model lines of"
-            user = yield compose(edit, self._reflect(notes), notes.plan(kind, best),
+            user = yield self._say(edit, self._reflect(notes), notes.plan(kind, best),
                                  self._facts(notes, kind), f"Idea: {label} -> {verb} {script} to use "
                                  f"{recipe.describe()}, scored by 5-fold cross-validation on the training rows.")
-            user = yield compose(A.ExecuteScript(script_name=script), "The edit is saved.", notes.plan(kind, best),
+            user = yield self._say(A.ExecuteScript(script_name=script), "The edit is saved.", notes.plan(kind, best),
                                  self._facts(notes, kind), f"Run {script} to see whether {FAMILIES[recipe.family].label} "
                                  "validates better.")
             score = validation_score(last_observation(user))
@@ -218,7 +223,7 @@ class ExpertPolicy:
             last_run_is_best = False
             outcome = "failed" if score is None else f"scored {score:g}, not better than {best:g}" if best is not None \
                 else f"scored {score:g}"
-            user = yield compose(A.UndoEditScript(script_name=script), f"The run {outcome}.", notes.plan(kind, best),
+            user = yield self._say(A.UndoEditScript(script_name=script), f"The run {outcome}.", notes.plan(kind, best),
                                  self._facts(notes, kind), "Undo the edit to go back to the best script so far.")
         yield from self._finish(notes, kind, best, submission, rerun=not last_run_is_best)
 
@@ -226,19 +231,22 @@ class ExpertPolicy:
                 why: str = "") -> Iterator[str]:
         script = self._spec.starter_script
         if rerun:
-            yield compose(A.ExecuteScript(script_name=script), "The last edit was undone, so submission.csv is from a "
+            yield self._say(A.ExecuteScript(script_name=script), "The last edit was undone, so submission.csv is from a "
                           "worse run.", notes.plan(kind, best), self._facts(notes, kind),
                           f"Run the best {script} again so that the submission is its predictions.")
-        yield compose(A.ValidateSubmission(submission_path=submission), why or "The submission is from the best script.",
+        yield self._say(A.ValidateSubmission(submission_path=submission), why or "The submission is from the best script.",
                       notes.plan(kind, best), self._facts(notes, kind), "Check the submission's format before finishing.")
         kept = [a for a in notes.attempts if a.kept]
         summary = (f"Best: {kept[-1].recipe.describe()} with validation {kind.metric if kind else 'score'} {best:g} "
                    f"(starter: {notes.starter if notes.starter is not None else 'not measured'})."
                    if kept and best is not None else "No edit validated better than the starter; kept the starter's submission.")
-        yield compose(A.FinalAnswer(final_answer=summary), "The submission is valid.", notes.plan(kind, best),
+        yield self._say(A.FinalAnswer(final_answer=summary), "The submission is valid.", notes.plan(kind, best),
                       self._facts(notes, kind), "Finish with the best submission.")
 
     # ------------------------------------------------------------------------------ helpers
+
+    def _say(self, action: A.Action, reflection: str, plan: str, facts: str, thought: str) -> str:
+        return compose(action, reflection, plan, facts, thought, self._style)
 
     def _drawn_ideas(self) -> list[str]:
         pool = builtin_ideas(self._spec)
