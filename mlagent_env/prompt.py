@@ -142,6 +142,17 @@ Action: List Files
 Action Input: {"dir_path": "."}"""
 
 
+def style_of(messages: list[dict[str, str]]) -> PromptStyle | None:
+    """The style a rendered prompt was made in (read from its system message), or None when it is
+    neither (a prompt made elsewhere)."""
+    system = messages[0].get("content", "") if messages else ""
+    if system.startswith(COMPACT_INTRO):
+        return "compact"
+    if system.startswith(SYSTEM_INTRO):
+        return "full"
+    return None
+
+
 def render_system(ctx: PromptContext) -> str:
     if ctx.style == "compact":
         return COMPACT_INTRO + ctx.tools + "\n\n" + COMPACT_INSTRUCTIONS + "\n\n" + COMPACT_FORMAT

@@ -60,8 +60,17 @@ def resolve_report_to(value: str) -> tuple[str, str | None]:
 
 
 def build_states_pool(cfg: RLConfig) -> StatesPool:
-    return StatesPool.from_trajectories(cfg.trajectories, tasks=cfg.tasks or None, allow_held_out=cfg.allow_held_out,
+    """The states of the trajectories; their prompts must be in ``cfg.prompt_style``, the style of the prompts
+    the executor renders after a reply (a policy trained on two reply formats learns neither)."""
+    from mlagent_env.prompt import style_of
+
+    pool = StatesPool.from_trajectories(cfg.trajectories, tasks=cfg.tasks or None, allow_held_out=cfg.allow_held_out,
                                         task_balance=cfg.task_balance, step_power=cfg.step_power)
+    styles = sorted({style for e in pool.entries if (style := style_of(e.messages)) is not None})
+    if styles and styles != [cfg.prompt_style]:
+        raise ConfigError(f"the trajectories' prompts are in the {' and '.join(styles)} style but prompt_style="
+                          f"{cfg.prompt_style}: set prompt_style to the style the trajectories were recorded with")
+    return pool
 
 
 def build_executor(cfg: RLConfig) -> Executor:

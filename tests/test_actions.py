@@ -145,6 +145,21 @@ def test_tool_descriptions_come_from_the_models() -> None:
     assert by_name["Inspect Script Lines"]["properties"]["start_line_number"]["type"] == "integer"
 
 
+def test_compact_tool_lines_show_inputs_the_parser_accepts() -> None:
+    """Each compact tool line's example input, copied into a two-line reply, is that action; a
+    compact reply is two lines and means what the full one means."""
+    lines = A.tool_descriptions(A.available_actions(has_llm=True), "compact").splitlines()
+    assert len(lines) == len(A.ACTION_TYPES)
+    for cls, line in zip(A.ACTION_TYPES, lines):
+        assert line.startswith(f"- {cls.name} {{")
+        example = line[len(f"- {cls.name} "): line.index("}: ") + 1]
+        assert isinstance(A.parse_reply(f"Action: {cls.name}\nAction Input: {example}").action, cls)
+    edit = A.EditScriptSegment(script_name="train.py", start_line_number=3, end_line_number=4, new_content="a\n\tb")
+    for action in (edit, A.ListFiles(dir_path="data"), A.FinalAnswer(final_answer="done: 0.97")):
+        reply = action.to_reply("compact")
+        assert len(reply.splitlines()) == 2 and A.parse_reply(reply).action == action == A.parse_reply(action.to_reply()).action
+
+
 # --------------------------------------------------------------------------- payload is not structure
 
 _TRICKY = (

@@ -46,6 +46,19 @@ def test_make_takes_the_documented_kwargs(data_dir) -> None:
     env.close()
 
 
+def test_prompt_style_is_checked_and_reported(data_dir) -> None:
+    with pytest.raises(ValueError, match="prompt_style"):
+        gym.make("mlagent/diabetes", sandbox="local", data_dir=data_dir, prompt_style="tiny")
+    env = gym.make("mlagent/diabetes", sandbox="local", data_dir=data_dir, prompt_style="compact")
+    try:
+        _, info = env.reset(seed=0)
+        assert info["prompt_style"] == "compact" and "Action Input: {\"dir_path\": \".\"}" in info["messages"][0]["content"]
+        *_, info = env.step(A.ListFiles().to_reply("compact"))
+        assert info["prompt_style"] == "compact" and info["valid"]
+    finally:
+        env.close()
+
+
 def test_spaces_are_text(env) -> None:
     assert isinstance(env.observation_space, gym.spaces.Text)
     assert isinstance(env.action_space, gym.spaces.Text)

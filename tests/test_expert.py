@@ -78,10 +78,15 @@ def test_segment_edit_covers_only_the_lines_that_differ() -> None:
     assert (insert.start_line_number, insert.end_line_number, insert.new_content) == (3, 2, "x")
 
 
-def test_offline_explore_writes_improving_expert_trajectories_that_load_as_sft_data(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("style", ["full", "compact"])
+def test_offline_explore_writes_improving_expert_trajectories_that_load_as_sft_data(data_dir: Path, tmp_path: Path,
+                                                                                   style: str) -> None:
     pytest.importorskip("datasets")
     from mlagent_train.cli import main
+    from mlagent_train.config import ConfigError
     from mlagent_train.datasets import build_sft_examples
+    from mlagent_train.rl import build_states_pool
+    from mlagent_train.rl_config import GRPOStageConfig
 
     out = tmp_path / "explore"
     config = tmp_path / "explore.yaml"
@@ -91,6 +96,7 @@ def test_offline_explore_writes_improving_expert_trajectories_that_load_as_sft_d
         "idea_source: builtin\nkeep_ideas: 4\nembedder_backend: tfidf\n"
         "expert: expert\nepisodes_per_task: 1\nmin_ideas_per_episode: 1\nmax_ideas_per_episode: 1\n"
         f"max_steps: 9\nparallel: 1\nsandbox: local\nallow_readable_answers: true\ndata_dir: {data_dir}\n"
+        f"prompt_style: {style}\nhistory_window: {3 if style == 'full' else 1}\n"
     )
     assert main(["explore", "--config", str(config), "--quiet"]) == 0
 
@@ -115,7 +121,22 @@ def test_offline_explore_writes_improving_expert_trajectories_that_load_as_sft_d
     sft_improving = [e for e in examples if e["reward"] > 0.5]
     assert [e["step"] for e in sft_improving] == [r.step for r in improving]
     reply = sft_improving[0]["messages"][-1]["content"]
-    assert reply.startswith("Reflection:") and "Action: Execute Script" in reply
+    system = examples[0]["messages"][0]["content"]
+    if style == "full":
+        assert reply.startswith("Reflection:") and "Action: Execute Script" in reply
+        assert "Research Plan and Status" in system
+    else:  # two-line replies, as the compact prompt asks; a prompt shows the last step as the policy wrote it
+        assert reply == 'Action: Execute Script\nAction Input: {"script_name": "train.py"}'
+        assert all(len(e["messages"][-1]["content"].splitlines()) == 2 for e in examples)
+        assert "Reflection" not in system and len(system) < 2000  # full: ~5,000 characters
+        for before, after in zip(records, records[1:]):
+            assert before.reply in after.messages[-1]["content"]
+    # RL states are refused under the other style: the policy would be trained on two reply formats
+    other = "compact" if style == "full" else "full"
+    rl = dict(trajectories=[str(out / "expert" / "trajectories")], tasks=["breast-cancer"])
+    assert build_states_pool(GRPOStageConfig(**rl, prompt_style=style)).tasks == ["breast-cancer"]
+    with pytest.raises(ConfigError, match=f"in the {style} style but prompt_style={other}"):
+        build_states_pool(GRPOStageConfig(**rl, prompt_style=other))
 
 
 @pytest.mark.parametrize("name, stage", [("offline_explore", "explore"), ("smollm2_sft", "sft"), ("smollm2_grpo", "grpo"),

@@ -51,6 +51,8 @@ def test_every_planned_stage_is_a_command_the_clis_accept(curve, profile: str, t
         [n for it in b.ppo_iterations for n in (f"ppo-{it}", f"eval-ppo-{it}")]
     for stage in stages:
         resolved = _resolved(stage.argv)
+        if stage.name != "sft":  # one prompt in every stage that renders one
+            assert (resolved["prompt_style"], resolved["history_window"]) == ("compact", 1)
         if stage.name == "expert":
             assert resolved["expert"] == "expert" and resolved["episodes_per_task"] == b.expert_episodes
             assert resolved["output_dir"] == str(tmp_path / "expert")
@@ -59,6 +61,7 @@ def test_every_planned_stage_is_a_command_the_clis_accept(curve, profile: str, t
             assert {"digits", "wine", "cars-mpg"} <= set(resolved["tasks"]) and resolved["sandbox"] == "local"
         elif stage.name == "sft":
             assert resolved["max_steps"] == b.sft_max_steps and resolved["model_name_or_path"] == str(tmp_path / "base")
+            assert resolved["max_reply_length"] == b.eval_max_new_tokens  # only replies an evaluation can finish
             assert resolved["trajectories"] == [str(tmp_path / "expert" / "expert" / "trajectories")]
         else:
             algo, step = stage.name.split("-")

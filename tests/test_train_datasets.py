@@ -132,3 +132,13 @@ def test_tokenize_sft_drops_overlong_examples(tokenizer, tmp_path: Path) -> None
     tok = tokenize_sft(ds["train"], tokenizer, max_length=200, stats=stats)
     assert len(tok) == 1 and stats.overlong == 1
     assert all(len(x) <= 200 for x in tok["input_ids"])
+
+
+def test_tokenize_sft_drops_replies_longer_than_max_reply_length(tokenizer, tmp_path: Path) -> None:
+    long_write = A.WriteFile(file_name="train.py", content="print('x')\n" * 60).to_reply("compact")
+    write_records(tmp_path / "a.jsonl", [record("a", 1, LIST), record("a", 2, long_write)])
+    ds = build_sft_dataset([tmp_path], val_fraction=0.0)
+    stats = BuildStats()
+    tok = tokenize_sft(ds["train"], tokenizer, stats=stats, max_reply_length=64)
+    assert len(tok) == 1 and stats.long_reply == 1
+    assert sum(label != -100 for label in tok["labels"][0]) <= 64  # the List Files reply is what is left
