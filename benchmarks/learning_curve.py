@@ -4,7 +4,7 @@ tasks, for the base model, after SFT, and along step-wise GRPO and episode-wise 
 CPU-hours spent training.
 
     python benchmarks/learning_curve.py --profile quick            # a smoke check (SmolLM2: ~30 min, estimated)
-    python benchmarks/learning_curve.py --profile full             # the intended run: 72 wall-min on 2 cores (--threads 1)
+    python benchmarks/learning_curve.py --profile full             # the intended run: 64 wall-min on 2 cores (--threads 1)
     python benchmarks/learning_curve.py --profile quick --sandbox local --allow_readable_answers true
 
 Stages, each one command of the project's CLIs (run as a child process, its output shown and kept
@@ -76,11 +76,17 @@ PROFILES: dict[str, dict[str, Any]] = {
                   rl_replies=4, rl_evals=1, ppo_episode_steps=1),
     # the intended run on the reduced problem (compact prompts, a history of 1 step, SFT on the replies that fit in
     # eval_max_new_tokens), sized to the issue's ~90 minutes on this 2-core machine with --threads 1 and bwrap
-    # (benchmarks/results/learning_curve_full.md). With the full prompt it was 72 wall-min for 6 SFT steps and
-    # 0% valid actions everywhere: ~2-3k-token prompts made an SFT step of 2 examples ~140 CPU-s.
+    # (benchmarks/results/learning_curve_full.md: 64 CPU-min; an SFT step of 1 example ~29 CPU-s, an evaluation
+    # step ~5 CPU-s after SFT, ~18 before). With the full prompt it was 72 wall-min for 6 SFT steps and 0% valid
+    # actions everywhere: ~2-3k-token prompts made an SFT step of 2 examples ~140 CPU-s.
     "full": dict(expert_episodes=2, eval_runs=1, eval_max_steps=4, eval_max_new_tokens=160, sft_max_steps=30,
                  rl_replies=16, rl_evals=2, ppo_episode_steps=2),
 }
+
+
+def per_profile(key: str) -> str:
+    """A budget's value in every profile, for its help text: ``quick 1, full 2``."""
+    return ", ".join(f"{name} {values[key]}" for name, values in PROFILES.items())
 
 
 class CurveError(MLAgentError):
@@ -92,7 +98,7 @@ class CurveConfig:
     """Options of ``benchmarks/learning_curve.py``; a budget left unset takes the profile's value."""
 
     profile: Literal["quick", "full"] = option("quick", "quick: a reduced smoke check of every stage | full: the "
-                                               "intended run (measured: 72 wall-min on 2 cores with --threads 1)")
+                                               "intended run (measured: 64 wall-min on 2 cores with --threads 1)")
     output_dir: str = option("runs/learning_curve", "the output folder (models, logs, every stage); running again resumes there")
     results_dir: str | None = option("benchmarks/results", "where the table and plot are copied as learning_curve_<profile>.{md,json,png} "
                                      "(None: not copied)")
@@ -118,14 +124,14 @@ class CurveConfig:
                                  minimum=0)
     threads: int | None = option(None, "CPU threads of every stage's torch (OMP_NUM_THREADS); None: torch's default. "
                                  "On a machine shared with other work, 1 wastes less CPU time on contention")
-    expert_episodes: int | None = option(None, "stage 0: expert episodes per held-in task (quick 1, full 2)")
-    eval_runs: int | None = option(None, "K: evaluation episodes per task (quick 1, full 1)")
-    eval_max_steps: int | None = option(None, "step budget of an evaluation episode (quick 1, full 2)")
-    eval_max_new_tokens: int | None = option(None, "most tokens of one evaluation reply (quick 64, full 160)")
-    sft_max_steps: int | None = option(None, "SFT optimizer steps (quick 2, full 6)")
-    rl_replies: int | None = option(None, "the RL budget: executed replies of each RL run (quick 4, full 8)")
-    rl_evals: int | None = option(None, "evaluations along each RL run, the last at its end (quick 1, full 1)")
-    ppo_episode_steps: int | None = option(None, "step budget of an episode of episode-wise PPO (quick 1, full 2)")
+    expert_episodes: int | None = option(None, f"stage 0: expert episodes per held-in task ({per_profile('expert_episodes')})")
+    eval_runs: int | None = option(None, f"K: evaluation episodes per task ({per_profile('eval_runs')})")
+    eval_max_steps: int | None = option(None, f"step budget of an evaluation episode ({per_profile('eval_max_steps')})")
+    eval_max_new_tokens: int | None = option(None, f"most tokens of one evaluation reply ({per_profile('eval_max_new_tokens')})")
+    sft_max_steps: int | None = option(None, f"SFT optimizer steps ({per_profile('sft_max_steps')})")
+    rl_replies: int | None = option(None, f"the RL budget: executed replies of each RL run ({per_profile('rl_replies')})")
+    rl_evals: int | None = option(None, f"evaluations along each RL run, the last at its end ({per_profile('rl_evals')})")
+    ppo_episode_steps: int | None = option(None, f"step budget of an episode of episode-wise PPO ({per_profile('ppo_episode_steps')})")
 
 
 @dataclass
@@ -466,6 +472,9 @@ def render_markdown(cfg: CurveConfig, b: Budget, points: list[dict[str, Any]], s
     return "\n".join(lines)
 
 
+COLORS = {"base model": "C0", "SFT": "C1", "step-wise GRPO": "C2", "episode-wise PPO": "C3"}
+
+
 def plot_curve(points: list[dict[str, Any]], path: Path, title: str) -> None:
     """Valid-action rate and avg@K gain, held-in and held-out, against training CPU-hours: the base
     and SFT points, and one line per RL method starting at the SFT point."""
@@ -481,18 +490,20 @@ def plot_curve(points: list[dict[str, Any]], path: Path, title: str) -> None:
                 pts = [p for p in points if p["method"] == method and p[group][key] is not None]
                 if pts:
                     ax.plot([p["train_cpu_h"] for p in pts], [100 * p[group][key] for p in pts], style, markersize=8,
-                            label=method, linestyle="none")
+                            label=method, linestyle="none", color=COLORS[method])
             for method in ("step-wise GRPO", "episode-wise PPO"):
                 pts = sft + [p for p in points if p["method"] == method]
                 pts = [p for p in pts if p[group][key] is not None]
                 if len(pts) > len(sft):
-                    ax.plot([p["train_cpu_h"] for p in pts], [100 * p[group][key] for p in pts], marker="o", label=method)
+                    ax.plot([p["train_cpu_h"] for p in pts], [100 * p[group][key] for p in pts], marker="o", label=method,
+                            color=COLORS[method])
             if key == "valid_action_rate":
                 ax.set_ylim(-5, 105)
             else:
                 ax.axhline(0, color="grey", linestyle=":", linewidth=1)  # the starter's score
+                lo, hi = ax.get_ylim()  # at least -10..10: rounding noise around the starter's 0 is not a scale
+                ax.set_ylim(min(lo, -10), max(hi, 10))
                 if not any(p[group][key] is not None for p in points):
-                    ax.set_ylim(-10, 10)  # around the starter's 0, not matplotlib's empty 0..1
                     ax.text(0.5, 0.65, "n/a: no run submitted", transform=ax.transAxes, ha="center", color="grey")
             ax.set_title(f"{group.replace('_', '-')}: {label.split(' (')[0]}")
             ax.set_ylabel(label)
