@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable
 
@@ -515,6 +516,9 @@ def _decode_json(text: str, what: str, cls: type[Action] | None = None) -> tuple
             return json.loads(candidate, strict=False), span[1]
         except json.JSONDecodeError:
             pass
+        except ValueError:  # an integer past Python's digit limit (sys.get_int_max_str_digits)
+            raise ActionParseError(f"{what} has a number too long to read (over "
+                                   f"{sys.get_int_max_str_digits()} digits).{hint}") from None
     try:  # Python-literal dicts ({'a': 'b'}) are common from LLMs and unambiguous
         value = ast.literal_eval(body)
         if isinstance(value, dict):

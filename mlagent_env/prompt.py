@@ -26,6 +26,8 @@ PROMPT_STYLE_HELP = ("the prompt: full (MLAgentBench's: tools with usage blocks,
                      "in the history cut at 1,500 characters)")
 OBSERVATION_LIMIT: dict[str, int] = {"full": 3000, "compact": 1500}
 """Characters of a past observation the prompt shows, per style."""
+ACTION_INPUT_LIMIT = 8000
+"""Characters of a past step's Action Input the prompt shows (a whole starter-sized script fits)."""
 
 
 def prompt_style_option() -> Any:
@@ -126,6 +128,7 @@ def render_history_item(item: HistoryItem, observation_limit: int, style: Prompt
         head = f"Step {item.step}: (invalid reply)\n{reply}"
     else:  # the Action Input as the style's replies write it: indented (full) or on one line (compact)
         args = json.dumps(item.action.get("arguments", {}), indent=4 if style == "full" else None, ensure_ascii=False)
+        args, _ = truncate_text(args, ACTION_INPUT_LIMIT)  # a huge payload must not flood every later prompt
         head = f"Step {item.step}:\nAction: {item.action['name']}\nAction Input: {args}"
     return f"{head}\nObservation:\n```\n{obs}\n```"
 

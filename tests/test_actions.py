@@ -225,6 +225,15 @@ def test_second_action_after_payload_is_refused(reply: str, message: str) -> Non
         A.parse_reply(reply)
 
 
+@pytest.mark.parametrize("reply", [
+    'Action: Inspect Script Lines\nAction Input: {"script_name": "train.py", "start_line_number": 1, "end_line_number": ' + "9" * 5000 + "}",
+    '{"name": "List Files", "arguments": {"dir_path": ' + "9" * 5000 + "}}",
+])
+def test_a_number_past_the_digit_limit_is_a_format_error(reply: str) -> None:
+    with pytest.raises(A.ActionParseError, match="number too long"):
+        A.parse_reply(reply)
+
+
 def test_deeply_nested_json_is_a_format_error() -> None:
     deep = "[" * 100_000 + "]" * 100_000
     for reply in (

@@ -55,6 +55,8 @@ def test_prompt_style_is_checked_and_reported(data_dir) -> None:
         assert info["prompt_style"] == "compact" and "Action Input: {\"dir_path\": \".\"}" in info["messages"][0]["content"]
         *_, info = env.step(A.ListFiles().to_reply("compact"))
         assert info["prompt_style"] == "compact" and info["valid"]
+        *_, info = env.step(A.WriteFile(file_name="big.txt", content="x" * 300_000).to_reply("compact"))
+        assert info["valid"] and len(info["prompt"]) < 20_000  # the payload is cut in the history, not repeated
     finally:
         env.close()
 
