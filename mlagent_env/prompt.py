@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from mlagent_env.config import option
 from mlagent_env.sandbox.base import DirEntry, truncate_text
@@ -20,7 +20,7 @@ from mlagent_env.sandbox.listing import shown_path
 PROMPT_VERSION = 1
 
 PromptStyle = Literal["full", "compact"]
-PROMPT_STYLES: tuple[str, ...] = ("full", "compact")
+PROMPT_STYLES: tuple[str, ...] = get_args(PromptStyle)
 PROMPT_STYLE_HELP = ("the prompt: full (MLAgentBench's: tools with usage blocks, Reflection ... Action Input replies) | "
                      "compact (for small models: a line per tool, replies of just Action and Action Input, observations "
                      "in the history cut at 1,500 characters)")
